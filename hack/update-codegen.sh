@@ -36,6 +36,7 @@ kube::codegen::gen_openapi \
 kube::codegen::gen_client \
   --with-watch \
   --with-applyconfig \
+  --applyconfig-externals k8s.io/api/core/v1.PodTemplateSpec:k8s.io/client-go/applyconfigurations/core/v1 \
   --applyconfig-openapi-schema <(go run ./hack/models-schema) \
   --output-dir "${JOBSERVER_ROOT}/pkg/generated" \
   --output-pkg "${JOBSERVER_PKG}/pkg/generated" \

@@ -20,7 +20,7 @@ package v1
 
 import (
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
-	corev1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/client-go/applyconfigurations/core/v1"
 	metav1 "k8s.io/client-go/applyconfigurations/meta/v1"
 )
 
@@ -100,7 +100,7 @@ type JobSpecApplyConfiguration struct {
 	// Describes the pod that will be created when executing a job.
 	// The only allowed template.spec.restartPolicy values are "Never" or "OnFailure".
 	// More info: https://kubernetes.io/docs/concepts/workloads/controllers/jobs-run-to-completion/
-	Template *corev1.PodTemplateSpec `json:"template,omitempty"`
+	Template *corev1.PodTemplateSpecApplyConfiguration `json:"template,omitempty"`
 	// ttlSecondsAfterFinished limits the lifetime of a Job that has finished
 	// execution (either Complete or Failed). If this field is set,
 	// ttlSecondsAfterFinished after the Job finishes, it is eligible to be
@@ -251,8 +251,8 @@ func (b *JobSpecApplyConfiguration) WithManualSelector(value bool) *JobSpecApply
 // WithTemplate sets the Template field in the declarative configuration to the given value
 // and returns the receiver, so that objects can be built by chaining "With" function invocations.
 // If called multiple times, the Template field is set to the value of the last call.
-func (b *JobSpecApplyConfiguration) WithTemplate(value corev1.PodTemplateSpec) *JobSpecApplyConfiguration {
-	b.Template = &value
+func (b *JobSpecApplyConfiguration) WithTemplate(value *corev1.PodTemplateSpecApplyConfiguration) *JobSpecApplyConfiguration {
+	b.Template = value
 	return b
 }
 
