@@ -1,0 +1,78 @@
+/*
+Copyright The jobserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+package apiserver
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"time"
+
+	"go.etcd.io/etcd/server/v3/embed"
+	"k8s.io/klog/v2"
+)
+
+// EmbeddedEtcd is a single-member etcd running inside the jobserver process,
+// used when no --etcd-servers are given. It listens on loopback only, on
+// ports the kernel picks, so nothing outside the process reaches it.
+type EmbeddedEtcd struct {
+	etcd *embed.Etcd
+}
+
+// StartEmbeddedEtcd starts etcd with its data in dir (created if missing)
+// and waits until it serves. Data written in dir survives restarts.
+func StartEmbeddedEtcd(dir string, readyTimeout time.Duration) (*EmbeddedEtcd, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating embedded etcd data directory: %w", err)
+	}
+	loopback := url.URL{Scheme: "http", Host: "127.0.0.1:0"}
+	cfg := embed.NewConfig()
+	cfg.Name = "jobserver"
+	cfg.Dir = dir
+	cfg.ListenClientUrls = []url.URL{loopback}
+	cfg.AdvertiseClientUrls = []url.URL{loopback}
+	cfg.ListenPeerUrls = []url.URL{loopback}
+	cfg.AdvertisePeerUrls = []url.URL{loopback}
+	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
+	cfg.LogLevel = "error"
+	e, err := embed.StartEtcd(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("starting embedded etcd in %s: %w", dir, err)
+	}
+	select {
+	case <-e.Server.ReadyNotify():
+	case err := <-e.Err():
+		e.Close()
+		return nil, fmt.Errorf("embedded etcd in %s failed: %w", dir, err)
+	case <-time.After(readyTimeout):
+		e.Server.Stop()
+		e.Close()
+		return nil, fmt.Errorf("embedded etcd in %s was not ready within %v", dir, readyTimeout)
+	}
+	klog.InfoS("Embedded etcd is ready", "dataDir", dir, "endpoint", "http://"+e.Clients[0].Addr().String())
+	return &EmbeddedEtcd{etcd: e}, nil
+}
+
+// Endpoint is the client URL of the embedded etcd.
+func (e *EmbeddedEtcd) Endpoint() string {
+	return "http://" + e.etcd.Clients[0].Addr().String()
+}
+
+// Close stops etcd, flushing its data to disk.
+func (e *EmbeddedEtcd) Close() {
+	e.etcd.Close()
+	klog.InfoS("Embedded etcd stopped")
+}

@@ -1,0 +1,160 @@
+/*
+Copyright The jobserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+package apiserver
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/apiserver/pkg/endpoints/openapi"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+	genericoptions "k8s.io/apiserver/pkg/server/options"
+	"k8s.io/apiserver/pkg/util/compatibility"
+	utilfeature "k8s.io/apiserver/pkg/util/feature"
+	cliflag "k8s.io/component-base/cli/flag"
+	netutils "k8s.io/utils/net"
+
+	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
+	generatedopenapi "github.com/jobserver-dev/jobserver/pkg/generated/openapi"
+)
+
+const (
+	// EtcdPathPrefix is where Jobs are stored in etcd.
+	EtcdPathPrefix = "/registry/batch.jobserver.dev"
+	// DefaultEmbeddedEtcdDataDir is the embedded etcd's data directory,
+	// relative to the working directory, as etcd's own "default.etcd".
+	DefaultEmbeddedEtcdDataDir = "jobserver.etcd"
+	// DefaultSecurePort is the HTTPS port; not 443, so jobserver runs as a
+	// non-root user.
+	DefaultSecurePort = 8443
+)
+
+// Options are everything jobserver can be told on its command line.
+type Options struct {
+	// Recommended are k8s.io/apiserver's options: serving, delegated
+	// authentication and authorization, etcd, admission, audit, ...
+	Recommended *genericoptions.RecommendedOptions
+	// EmbeddedEtcdDataDir is where the embedded etcd keeps its data; used
+	// only when no --etcd-servers are given.
+	EmbeddedEtcdDataDir string
+	// Standalone serves the API without a Kubernetes cluster behind it.
+	Standalone bool
+	// AlternateDNS are extra names for the self-signed serving certificate.
+	AlternateDNS []string
+}
+
+// NewOptions returns the default options.
+func NewOptions() *Options {
+	o := &Options{
+		Recommended: genericoptions.NewRecommendedOptions(EtcdPathPrefix,
+			Codecs.LegacyCodec(batchv1.SchemeGroupVersion)),
+		EmbeddedEtcdDataDir: DefaultEmbeddedEtcdDataDir,
+	}
+	o.Recommended.Etcd.StorageConfig.EncodeVersioner = runtime.NewMultiGroupVersioner(
+		batchv1.SchemeGroupVersion, schema.GroupKind{Group: batchv1.GroupName})
+	o.Recommended.SecureServing.BindPort = DefaultSecurePort
+	return o
+}
+
+// Flags returns the flags, in named sections for --help.
+func (o *Options) Flags() cliflag.NamedFlagSets {
+	var fss cliflag.NamedFlagSets
+	fs := fss.FlagSet("jobserver")
+	fs.StringVar(&o.EmbeddedEtcdDataDir, "embedded-etcd-data-dir", o.EmbeddedEtcdDataDir,
+		"Data directory of the embedded etcd, which jobserver starts when --etcd-servers is empty. "+
+			"It listens on 127.0.0.1 only, on ports the kernel picks. Its data survives restarts.")
+	fs.BoolVar(&o.Standalone, "standalone", o.Standalone,
+		"Serve the Job API without a Kubernetes cluster: no delegated authentication or authorization "+
+			"(only client certificates from --client-ca-file, with the system:masters group allowed), "+
+			"no admission against the cluster's namespaces, no controller. For tests and trying the API out.")
+	fs.StringSliceVar(&o.AlternateDNS, "alternate-dns", o.AlternateDNS,
+		"Extra DNS names for the self-signed serving certificate generated when no --tls-cert-file is "+
+			"given, e.g. jobserver.jobserver-system.svc, the name kube-apiserver verifies.")
+	o.Recommended.AddFlags(fss.FlagSet("generic apiserver"))
+	return fss
+}
+
+// Complete fills in what follows from other options.
+func (o *Options) Complete() error {
+	if o.Standalone {
+		// Nothing to delegate to: accept requests authenticated locally.
+		o.Recommended.Authentication.RemoteKubeConfigFileOptional = true
+		o.Recommended.Authorization.RemoteKubeConfigFileOptional = true
+		o.Recommended.CoreAPI = nil
+		o.Recommended.Admission = nil
+		o.Recommended.Features.EnablePriorityAndFairness = false
+	}
+	return nil
+}
+
+// Validate reports every invalid option at once.
+func (o *Options) Validate() error {
+	var errs []error
+	if o.UsesEmbeddedEtcd() {
+		if o.EmbeddedEtcdDataDir == "" {
+			errs = append(errs, errors.New("--embedded-etcd-data-dir must not be empty when --etcd-servers is not set"))
+		}
+		// The embedded etcd's URL is known only once it runs; validate the
+		// other etcd options with a stand-in.
+		o.Recommended.Etcd.StorageConfig.Transport.ServerList = []string{"http://127.0.0.1:0"}
+		defer func() { o.Recommended.Etcd.StorageConfig.Transport.ServerList = nil }()
+	}
+	errs = append(errs, o.Recommended.Validate()...)
+	if !o.Standalone && o.Recommended.CoreAPI != nil && o.Recommended.CoreAPI.CoreAPIKubeconfigPath == "" && !inCluster() {
+		errs = append(errs, errors.New("--kubeconfig is required outside a cluster "+
+			"(it names the Kubernetes cluster that jobserver extends); use --standalone to serve the API without one"))
+	}
+	return utilerrors.NewAggregate(errs)
+}
+
+func inCluster() bool {
+	return os.Getenv("KUBERNETES_SERVICE_HOST") != "" && os.Getenv("KUBERNETES_SERVICE_PORT") != ""
+}
+
+// UsesEmbeddedEtcd tells whether jobserver must start its own etcd.
+func (o *Options) UsesEmbeddedEtcd() bool {
+	return len(o.Recommended.Etcd.StorageConfig.Transport.ServerList) == 0
+}
+
+// Config builds the server configuration. With the embedded etcd, call it
+// after the etcd has started and its endpoint is in the options.
+func (o *Options) Config() (*Config, error) {
+	if err := o.Recommended.SecureServing.MaybeDefaultWithSelfSignedCerts("localhost",
+		o.AlternateDNS, []net.IP{netutils.ParseIPSloppy("127.0.0.1")}); err != nil {
+		return nil, fmt.Errorf("creating self-signed certificates: %w", err)
+	}
+
+	serverConfig := genericapiserver.NewRecommendedConfig(Codecs)
+	namer := openapi.NewDefinitionNamer(Scheme)
+	serverConfig.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(generatedopenapi.GetOpenAPIDefinitions, namer)
+	serverConfig.OpenAPIConfig.Info.Title = "jobserver"
+	serverConfig.OpenAPIConfig.Info.Version = "v1"
+	serverConfig.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(generatedopenapi.GetOpenAPIDefinitions, namer)
+	serverConfig.OpenAPIV3Config.Info.Title = "jobserver"
+	serverConfig.OpenAPIV3Config.Info.Version = "v1"
+	serverConfig.FeatureGate = utilfeature.DefaultFeatureGate
+	serverConfig.EffectiveVersion = compatibility.DefaultBuildEffectiveVersion()
+
+	if err := o.Recommended.ApplyTo(serverConfig); err != nil {
+		return nil, err
+	}
+	return &Config{GenericConfig: serverConfig}, nil
+}

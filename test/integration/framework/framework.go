@@ -1,0 +1,192 @@
+/*
+Copyright The jobserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+// Package framework starts real etcd and jobserver processes-in-process for
+// integration tests, on loopback and free ports, and cleans up after them.
+package framework
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/jobserver-dev/jobserver/pkg/apiserver"
+	clientset "github.com/jobserver-dev/jobserver/pkg/generated/clientset/versioned"
+)
+
+// StartEtcd starts a real etcd server (go.etcd.io/etcd/server/v3) with its
+// data in a temporary directory and returns its client URL. It is stopped
+// when the test ends.
+func StartEtcd(t testing.TB) string {
+	t.Helper()
+	etcd, err := apiserver.StartEmbeddedEtcd(t.TempDir(), time.Minute)
+	require.NoError(t, err)
+	t.Cleanup(etcd.Close)
+	return etcd.Endpoint()
+}
+
+// Server is a jobserver running in-process.
+type Server struct {
+	// AdminConfig authenticates as a member of system:masters.
+	AdminConfig *rest.Config
+	// CertDir holds the serving certificate (apiserver.crt).
+	CertDir string
+	// ClientCA issues further client certificates the server trusts.
+	ClientCA *ClientCA
+
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// ServerOptions say how to start a jobserver.
+type ServerOptions struct {
+	// EtcdServers is an external etcd; empty means the embedded etcd.
+	EtcdServers string
+	// DataDir is the embedded etcd's directory (a temporary one if empty).
+	DataDir string
+	// CertDir is reused across restarts, so clients keep trusting the server.
+	CertDir string
+	// ClientCA is reused across restarts.
+	ClientCA *ClientCA
+	// ExtraFlags are appended to the command line.
+	ExtraFlags []string
+}
+
+// StartServer starts jobserver in standalone mode (no cluster behind it)
+// and waits until /readyz is ok. It is stopped when the test ends, unless
+// the test stops it first.
+func StartServer(t testing.TB, so ServerOptions) *Server {
+	t.Helper()
+	if so.CertDir == "" {
+		so.CertDir = t.TempDir()
+	}
+	if so.ClientCA == nil {
+		so.ClientCA = NewClientCA(t, t.TempDir())
+	}
+	if so.EtcdServers == "" && so.DataDir == "" {
+		so.DataDir = filepath.Join(t.TempDir(), "etcd")
+	}
+	args := []string{
+		"--standalone",
+		"--bind-address=127.0.0.1",
+		"--cert-dir=" + so.CertDir,
+		"--client-ca-file=" + so.ClientCA.File,
+		"--embedded-etcd-data-dir=" + so.DataDir,
+	}
+	if so.EtcdServers != "" {
+		args = append(args, "--etcd-servers="+so.EtcdServers)
+	}
+	args = append(args, so.ExtraFlags...)
+
+	opts := apiserver.NewOptions()
+	fss := opts.Flags()
+	flags := pflag.NewFlagSet("jobserver", pflag.ContinueOnError)
+	for _, fs := range fss.FlagSets {
+		flags.AddFlagSet(fs)
+	}
+	require.NoError(t, flags.Parse(args))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	opts.Recommended.SecureServing.Listener = ln
+	opts.Recommended.SecureServing.BindPort = ln.Addr().(*net.TCPAddr).Port
+	require.NoError(t, opts.Complete())
+	require.NoError(t, opts.Validate())
+
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{CertDir: so.CertDir, ClientCA: so.ClientCA, cancel: cancel, done: make(chan error, 1)}
+	go func() { s.done <- opts.Run(ctx) }()
+	t.Cleanup(s.Stop)
+
+	s.AdminConfig = s.ClientConfig(t, "test-admin", "system:masters")
+	s.AdminConfig.Host = "https://" + ln.Addr().String()
+	waitReady(t, s)
+	return s
+}
+
+// ClientConfig returns a config that authenticates with a client
+// certificate for user in groups; Host is filled in by StartServer.
+func (s *Server) ClientConfig(t testing.TB, user string, groups ...string) *rest.Config {
+	t.Helper()
+	certPEM, keyPEM := s.ClientCA.Issue(t, user, groups...)
+	serving, err := os.ReadFile(filepath.Join(s.CertDir, "apiserver.crt"))
+	if err != nil {
+		// The serving certificate is written during start-up.
+		require.NoError(t, wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, time.Minute, true,
+			func(context.Context) (bool, error) {
+				serving, err = os.ReadFile(filepath.Join(s.CertDir, "apiserver.crt"))
+				return err == nil, nil
+			}))
+	}
+	cfg := &rest.Config{
+		TLSClientConfig: rest.TLSClientConfig{CertData: certPEM, KeyData: keyPEM, CAData: serving},
+		QPS:             -1,
+	}
+	if s.AdminConfig != nil {
+		cfg.Host = s.AdminConfig.Host
+	}
+	return cfg
+}
+
+func waitReady(t testing.TB, s *Server) {
+	t.Helper()
+	kc, err := kubernetes.NewForConfig(s.AdminConfig)
+	require.NoError(t, err)
+	var lastErr error
+	err = wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 2*time.Minute, true,
+		func(ctx context.Context) (bool, error) {
+			select {
+			case err := <-s.done:
+				s.done <- err
+				return false, errors.Join(errors.New("jobserver exited during start-up"), err)
+			default:
+			}
+			_, lastErr = kc.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+			return lastErr == nil, nil
+		})
+	require.NoError(t, err, "jobserver not ready: %v", lastErr)
+}
+
+// Clientset returns the generated clientset as the admin.
+func (s *Server) Clientset(t testing.TB) clientset.Interface {
+	t.Helper()
+	c, err := clientset.NewForConfig(s.AdminConfig)
+	require.NoError(t, err)
+	return c
+}
+
+// Stop shuts the server down gracefully and waits until it has stopped,
+// embedded etcd included. Calling it twice is fine.
+func (s *Server) Stop() {
+	if s.cancel == nil {
+		return
+	}
+	s.cancel()
+	s.cancel = nil
+	select {
+	case <-s.done:
+	case <-time.After(time.Minute):
+		panic("jobserver did not stop within a minute")
+	}
+}
