@@ -13,6 +13,7 @@ WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 See the License for the specific language governing permissions and
 limitations under the License.
 */
+
 // Package apiserver wires jobserver together: options, the generic API
 // server with the batch.jobserver.dev group, and storage in etcd (an
 // external cluster or an embedded one).

@@ -13,6 +13,7 @@ WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 See the License for the specific language governing permissions and
 limitations under the License.
 */
+
 // Package framework starts real etcd and jobserver processes-in-process for
 // integration tests, on loopback and free ports, and cleans up after them.
 package framework

@@ -436,7 +436,6 @@ type JobSpec struct {
 	ManagedBy *string `json:"managedBy,omitempty"`
 }
 
-
 // JobStatus represents the current state of a Job.
 type JobStatus struct {
 	// The latest available observations of an object's current state. When a Job

@@ -13,6 +13,7 @@ WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 See the License for the specific language governing permissions and
 limitations under the License.
 */
+
 // Package job holds the registry of the batch.jobserver.dev Job: its create,
 // update and status strategies, its etcd storage and its table columns.
 package job
