@@ -44,7 +44,7 @@ var (
 func init() {
 	// The generated defaulters and conversions register themselves with
 	// localSchemeBuilder from their own init functions.
-	localSchemeBuilder.Register(addDefaultingFuncs)
+	localSchemeBuilder.Register(addDefaultingFuncs, addFieldLabelConversionFuncs)
 }
 
 func addKnownTypes(scheme *runtime.Scheme) error {

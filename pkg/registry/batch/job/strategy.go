@@ -21,6 +21,7 @@ package job
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strconv"
 
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
@@ -75,6 +76,12 @@ func (jobStrategy) PrepareForCreate(ctx context.Context, obj runtime.Object) {
 	job.Generation = 1
 	if job.Spec.ManualSelector == nil || !*job.Spec.ManualSelector {
 		generateSelector(job)
+	}
+	// Defaulting gives a Job without labels its template's labels each time
+	// it is decoded, generated ones included. Store them now, so the stored
+	// Job is the one users see and the first no-op apply writes nothing.
+	if len(job.Labels) == 0 && len(job.Spec.Template.Labels) > 0 {
+		job.Labels = maps.Clone(job.Spec.Template.Labels)
 	}
 }
 
