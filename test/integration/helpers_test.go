@@ -25,6 +25,7 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
@@ -70,4 +71,9 @@ func requireInvalid(t *testing.T, err error, fields ...string) {
 	for _, f := range fields {
 		assert.Contains(t, got, f, "error %v", err)
 	}
+}
+
+func ptrQuantity(s string) *resource.Quantity {
+	q := resource.MustParse(s)
+	return &q
 }
