@@ -111,7 +111,6 @@ func TestJobServerSideApply(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, created.ResourceVersion, again.ResourceVersion)
 
-
 	// Another manager setting alice's field conflicts...
 	bob := batchv1ac.Job("ssa", ns).WithSpec(batchv1ac.JobSpec().WithParallelism(3))
 	_, err = jobs.Apply(ctx, bob, metav1.ApplyOptions{FieldManager: "bob"})

@@ -125,7 +125,7 @@ func TestOpenAPIDescribesJob(t *testing.T) {
 	var swagger struct {
 		Definitions map[string]struct {
 			Properties map[string]json.RawMessage `json:"properties"`
-			GVK        []map[string]string         `json:"x-kubernetes-group-version-kind"`
+			GVK        []map[string]string        `json:"x-kubernetes-group-version-kind"`
 		} `json:"definitions"`
 		Paths map[string]json.RawMessage `json:"paths"`
 	}
