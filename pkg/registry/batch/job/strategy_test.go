@@ -1,0 +1,205 @@
+/*
+Copyright The jobserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package job
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apiserver/pkg/registry/rest"
+	"k8s.io/utils/ptr"
+
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch"
+)
+
+func validJob() *batch.Job {
+	return &batch.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: "pi", Namespace: "default", UID: "uid-1"},
+		Spec: batch.JobSpec{
+			Completions:          ptr.To[int32](1),
+			Parallelism:          ptr.To[int32](1),
+			BackoffLimit:         ptr.To[int32](6),
+			CompletionMode:       ptr.To(batch.NonIndexedCompletion),
+			Suspend:              ptr.To(false),
+			ManualSelector:       ptr.To(false),
+			PodReplacementPolicy: ptr.To(batch.TerminatingOrFailed),
+			Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+				RestartPolicy: corev1.RestartPolicyNever,
+				DNSPolicy:     corev1.DNSClusterFirst,
+				Containers: []corev1.Container{{Name: "c", Image: "busybox",
+					ImagePullPolicy: corev1.PullAlways, TerminationMessagePolicy: corev1.TerminationMessageReadFile}},
+			}},
+		},
+	}
+}
+
+var strategy = NewStrategy(runtime.NewScheme())
+
+func TestPrepareForCreate(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name   string
+		mutate func(*batch.Job)
+		check  func(*testing.T, *batch.Job)
+		// wantInvalid is the field path of the validation error, if any.
+		wantInvalid string
+	}{
+		{"status reset and generation 1", func(j *batch.Job) {
+			j.Status.Succeeded = 3
+			j.Generation = 9
+		}, func(t *testing.T, j *batch.Job) {
+			assert.Equal(t, batch.JobStatus{}, j.Status)
+			assert.Equal(t, int64(1), j.Generation)
+		}, ""},
+		{"generated selector and the four labels", nil, func(t *testing.T, j *batch.Job) {
+			assert.Equal(t, map[string]string{
+				"job-name": "pi", "batch.kubernetes.io/job-name": "pi",
+				"controller-uid": "uid-1", "batch.kubernetes.io/controller-uid": "uid-1",
+			}, j.Spec.Template.Labels)
+			assert.Equal(t, map[string]string{"batch.kubernetes.io/controller-uid": "uid-1"}, j.Spec.Selector.MatchLabels)
+			assert.Equal(t, j.Spec.Template.Labels, j.Labels, "stored labels as defaulting would show them")
+		}, ""},
+		{"user template labels kept", func(j *batch.Job) {
+			j.Spec.Template.Labels = map[string]string{"app": "x"}
+		}, func(t *testing.T, j *batch.Job) {
+			assert.Equal(t, "pi", j.Spec.Template.Labels["batch.kubernetes.io/job-name"])
+			assert.Equal(t, "x", j.Spec.Template.Labels["app"])
+		}, ""},
+		{"a wrong generated label is kept, then refused", func(j *batch.Job) {
+			j.Spec.Template.Labels = map[string]string{"job-name": "custom"}
+		}, func(t *testing.T, j *batch.Job) {
+			assert.Equal(t, "custom", j.Spec.Template.Labels["job-name"])
+		}, "spec.template.metadata.labels[job-name]"},
+		{"own Job labels kept", func(j *batch.Job) { j.Labels = map[string]string{"team": "a"} }, func(t *testing.T, j *batch.Job) {
+			assert.Equal(t, map[string]string{"team": "a"}, j.Labels)
+		}, ""},
+		{"manualSelector: nothing generated", func(j *batch.Job) {
+			j.Spec.ManualSelector = ptr.To(true)
+			j.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "x"}}
+			j.Spec.Template.Labels = map[string]string{"app": "x"}
+		}, func(t *testing.T, j *batch.Job) {
+			assert.Equal(t, map[string]string{"app": "x"}, j.Spec.Template.Labels)
+			assert.Equal(t, map[string]string{"app": "x"}, j.Spec.Selector.MatchLabels)
+		}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			job := validJob()
+			if tc.mutate != nil {
+				tc.mutate(job)
+			}
+			strategy.PrepareForCreate(ctx, job)
+			tc.check(t, job)
+			errs := strategy.Validate(ctx, job)
+			if tc.wantInvalid == "" {
+				assert.Empty(t, errs, "a prepared valid Job validates")
+				return
+			}
+			require.Len(t, errs, 1)
+			assert.Equal(t, tc.wantInvalid, errs[0].Field)
+		})
+	}
+}
+
+func TestPrepareForUpdate(t *testing.T) {
+	ctx := context.Background()
+	old := validJob()
+	strategy.PrepareForCreate(ctx, old)
+	old.Status.Active = 1
+
+	for _, tc := range []struct {
+		name           string
+		mutate         func(*batch.Job)
+		wantGeneration int64
+	}{
+		{"spec change bumps generation", func(j *batch.Job) { j.Spec.Parallelism = ptr.To[int32](2) }, 2},
+		{"label change does not", func(j *batch.Job) { j.Labels = map[string]string{"a": "b"} }, 1},
+		{"status change is ignored", func(j *batch.Job) { j.Status.Active = 7 }, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			job := old.DeepCopy()
+			tc.mutate(job)
+			strategy.PrepareForUpdate(ctx, job, old)
+			assert.Equal(t, tc.wantGeneration, job.Generation)
+			assert.Equal(t, old.Status, job.Status, "status kept from the stored Job")
+		})
+	}
+}
+
+func TestStatusStrategy(t *testing.T) {
+	ctx := context.Background()
+	statusStrategy := NewStatusStrategy(strategy)
+	old := validJob()
+	strategy.PrepareForCreate(ctx, old)
+	old.ResourceVersion = "1"
+	job := old.DeepCopy()
+	job.Spec.Parallelism = ptr.To[int32](5)
+	job.Status.Active = 1
+	statusStrategy.PrepareForUpdate(ctx, job, old)
+	assert.Equal(t, old.Spec, job.Spec, "spec kept")
+	assert.Equal(t, int32(1), job.Status.Active, "status taken")
+	assert.Empty(t, statusStrategy.ValidateUpdate(ctx, job, old))
+
+	job.Status.Succeeded = -1
+	errs := statusStrategy.ValidateUpdate(ctx, job, old)
+	require.NotEmpty(t, errs)
+	assert.Equal(t, "status.succeeded", errs[0].Field)
+}
+
+func TestStrategyPolicies(t *testing.T) {
+	ctx := context.Background()
+	assert.Equal(t, rest.DeleteDependents, strategy.DefaultGarbageCollectionPolicy(ctx), "Background deletion by default")
+	assert.True(t, strategy.NamespaceScoped())
+	assert.False(t, strategy.AllowCreateOnUpdate(ctx))
+	assert.True(t, strategy.AllowUnconditionalUpdate(ctx))
+	reset := strategy.GetResetFields()["batch.jobserver.dev/v1"]
+	require.NotNil(t, reset)
+	assert.Equal(t, ".status", reset.String())
+	statusReset := NewStatusStrategy(strategy).GetResetFields()["batch.jobserver.dev/v1"]
+	require.NotNil(t, statusReset)
+	assert.Equal(t, ".spec", statusReset.String())
+}
+
+func TestWarnings(t *testing.T) {
+	ctx := context.Background()
+	job := validJob()
+	job.Name = "has.dots"
+	strategy.PrepareForCreate(ctx, job)
+	warnings := strategy.WarningsOnCreate(ctx, job)
+	require.Len(t, warnings, 1)
+	assert.Contains(t, warnings[0], "metadata.name")
+
+	// On update, only when the spec changed.
+	same := job.DeepCopy()
+	strategy.PrepareForUpdate(ctx, same, job)
+	assert.Empty(t, strategy.WarningsOnUpdate(ctx, same, job))
+}
+
+func TestSelectableFields(t *testing.T) {
+	job := validJob()
+	job.Status.Succeeded = 3
+	assert.Equal(t, fields.Set{
+		"metadata.name": "pi", "metadata.namespace": "default", "status.successful": "3",
+	}, ToSelectableFields(job))
+	_, _, err := GetAttrs(&batch.JobList{})
+	assert.Error(t, err)
+}
