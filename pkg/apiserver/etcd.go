@@ -20,9 +20,12 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"k8s.io/klog/v2"
 )
 
@@ -30,7 +33,27 @@ import (
 // used when no --etcd-servers are given. It listens on loopback only, on
 // ports the kernel picks, so nothing outside the process reaches it.
 type EmbeddedEtcd struct {
-	etcd *embed.Etcd
+	etcd    *embed.Etcd
+	closing *atomic.Bool
+}
+
+// quietWhenClosing drops etcd's log entries once Close has begun: etcd
+// reports each listener it closes as an error, which is noise on a clean
+// shutdown.
+type quietWhenClosing struct {
+	zapcore.Core
+	closing *atomic.Bool
+}
+
+func (c quietWhenClosing) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	if c.closing.Load() {
+		return ce
+	}
+	return c.Core.Check(e, ce)
+}
+
+func (c quietWhenClosing) With(fields []zapcore.Field) zapcore.Core {
+	return quietWhenClosing{c.Core.With(fields), c.closing}
 }
 
 // StartEmbeddedEtcd starts etcd with its data in dir (created if missing)
@@ -49,6 +72,16 @@ func StartEmbeddedEtcd(dir string, readyTimeout time.Duration) (*EmbeddedEtcd, e
 	cfg.AdvertisePeerUrls = []url.URL{loopback}
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
 	cfg.LogLevel = "error"
+	closing := &atomic.Bool{}
+	logConfig := zap.NewProductionConfig()
+	logConfig.Level = zap.NewAtomicLevelAt(zap.ErrorLevel)
+	logger, err := logConfig.Build(zap.WrapCore(func(core zapcore.Core) zapcore.Core {
+		return quietWhenClosing{core, closing}
+	}))
+	if err != nil {
+		return nil, fmt.Errorf("building the embedded etcd's logger: %w", err)
+	}
+	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(logger)
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("starting embedded etcd in %s: %w", dir, err)
@@ -64,7 +97,7 @@ func StartEmbeddedEtcd(dir string, readyTimeout time.Duration) (*EmbeddedEtcd, e
 		return nil, fmt.Errorf("embedded etcd in %s was not ready within %v", dir, readyTimeout)
 	}
 	klog.InfoS("Embedded etcd is ready", "dataDir", dir, "endpoint", "http://"+e.Clients[0].Addr().String())
-	return &EmbeddedEtcd{etcd: e}, nil
+	return &EmbeddedEtcd{etcd: e, closing: closing}, nil
 }
 
 // Endpoint is the client URL of the embedded etcd.
@@ -74,6 +107,7 @@ func (e *EmbeddedEtcd) Endpoint() string {
 
 // Close stops etcd, flushing its data to disk.
 func (e *EmbeddedEtcd) Close() {
+	e.closing.Store(true)
 	e.etcd.Close()
 	klog.InfoS("Embedded etcd stopped")
 }
