@@ -16,8 +16,9 @@ find "${tmp}/pkg" -name 'zz_generated.*.go' -delete
 rm -rf "${tmp}/pkg/generated/clientset" "${tmp}/pkg/generated/listers" \
   "${tmp}/pkg/generated/informers" "${tmp}/pkg/generated/applyconfiguration" \
   "${tmp}/pkg/generated/openapi/zz_generated.openapi.go"
-mkdir -p "${tmp}/_output"
-ln -s "${OUTPUT_DIR}/tools" "${tmp}/_output/tools" 2>/dev/null || true
+# Share the installed generators with the real tree, so they are built once.
+mkdir -p "${tmp}/_output" "${OUTPUT_DIR}/tools"
+ln -s "${OUTPUT_DIR}/tools" "${tmp}/_output/tools"
 "${tmp}/hack/update-codegen.sh"
 
 if ! diff -Nru "${JOBSERVER_ROOT}/pkg" "${tmp}/pkg" >"${tmp}/codegen.diff" || \
