@@ -84,7 +84,7 @@ func backoffLimit(n int32) jobOpt { return func(j *batchv1.Job) { j.Spec.Backoff
 func indexed() jobOpt {
 	return func(j *batchv1.Job) { j.Spec.CompletionMode = ptr.To(batchv1.IndexedCompletion) }
 }
-func suspended() jobOpt { return func(j *batchv1.Job) { j.Spec.Suspend = ptr.To(true) } }
+func suspended() jobOpt  { return func(j *batchv1.Job) { j.Spec.Suspend = ptr.To(true) } }
 func notStarted() jobOpt { return func(j *batchv1.Job) { j.Status.StartTime = nil } }
 func replaceOnlyFailed() jobOpt {
 	return func(j *batchv1.Job) { j.Spec.PodReplacementPolicy = ptr.To(batchv1.Failed) }
@@ -190,7 +190,9 @@ func restarts(n int32) podOpt {
 
 // exitCode sets the "main" container's termination (and the finish time).
 func exitCode(code int32, finished time.Time) podOpt {
-	return func(p *corev1.Pod) { p.Status.ContainerStatuses = []corev1.ContainerStatus{terminated("main", code, finished)} }
+	return func(p *corev1.Pod) {
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{terminated("main", code, finished)}
+	}
 }
 func finishedAt(when time.Time) podOpt {
 	return func(p *corev1.Pod) {
