@@ -42,6 +42,18 @@ test: verify test-unit test-integration ## Everything CI runs: verify, unit and 
 bench: ## Benchmarks (print figures; no timed assertions).
 	go test -run '^$$' -bench . -benchmem ./pkg/... ./test/integration/...
 
+.PHONY: run
+run: ## Bring up a local cluster with jobserver aggregated into it (hack/local-up.sh).
+	hack/local-up.sh
+
+.PHONY: down
+down: ## Stop exactly the processes `make run` started.
+	hack/local-down.sh
+
+.PHONY: tools
+tools: ## Build the pinned kube-apiserver, controller-manager, scheduler, kubectl, etcd, kwok into _output/bin.
+	hack/build-tools.sh
+
 .PHONY: clean
 clean: ## Remove build outputs (keeps nothing under _output).
 	rm -rf $(OUTPUT_DIR)

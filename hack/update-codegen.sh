@@ -12,9 +12,10 @@ CODEGEN_PKG="$(codegen_pkg)"
 # Install the generators into _output, keyed by version, not into GOPATH/bin.
 export GOBIN="${OUTPUT_DIR}/tools/code-generator-${CODEGEN_VERSION}"
 mkdir -p "${GOBIN}"
-# kube_codegen.sh runs "go install" inside the read-only module cache.
-export GOFLAGS="${GOFLAGS:-} -modcacherw"
 source "${CODEGEN_PKG}/kube_codegen.sh"
+# Types from other modules that our API embeds: openapi-gen reads them but
+# must never write into the module cache.
+KUBE_CODEGEN_READONLY_PKGS+=(k8s.io/api/core/v1 k8s.io/apimachinery/pkg/util/intstr)
 
 boilerplate="${JOBSERVER_ROOT}/hack/boilerplate.go.txt"
 

@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# Functions and settings of the local cluster (hack/local-up.sh,
+# hack/local-down.sh). Source it after hack/lib.sh; do not run it.
+
+LOCAL_DIR="${LOCAL_DIR:-${OUTPUT_DIR}/local}"
+BIN="${OUTPUT_DIR}/bin"
+PKI="${LOCAL_DIR}/pki"
+KUBECONFIG="${LOCAL_DIR}/kubeconfig"
+export KUBECONFIG
+ETCD_PORT="${ETCD_PORT:-23790}"
+KAS_PORT="${KAS_PORT:-26443}"
+JOBSERVER_PORT="${JOBSERVER_PORT:-28443}"
+KCM_PORT="${KCM_PORT:-20257}"
+SCHEDULER_PORT="${SCHEDULER_PORT:-20259}"
+KWOK_PORT="${KWOK_PORT:-20247}"
+# The processes the local cluster runs, in start order.
+LOCAL_COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok jobserver)
+JOBSERVER_NAMESPACE="jobserver-system"
+JOBSERVER_SERVICE="jobserver"
+
+log() { echo "local-up: $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+kubectl() { "${BIN}/kubectl" --kubeconfig="${KUBECONFIG}" "$@"; }
+
+# start NAME BINARY ARGS... runs a component in the background, logging to
+# logs/NAME.log, and records its PID (and binary) so local-down.sh stops
+# exactly it.
+start() {
+  local name="$1"
+  shift
+  nohup "$@" >"${LOCAL_DIR}/logs/${name}.log" 2>&1 &
+  echo "$! $1" >"${LOCAL_DIR}/run/${name}.pid"
+}
+
+# wait_for WHAT COMMAND... retries COMMAND for up to WAIT_TIMEOUT seconds
+# (default 120), failing with the component logs' tail if it never succeeds.
+wait_for() {
+  local what="$1" deadline=$((SECONDS + ${WAIT_TIMEOUT:-120}))
+  shift
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS > deadline)); then
+      log "timed out waiting for ${what}; last output:"
+      "$@" >&2 || true
+      for f in "${LOCAL_DIR}"/logs/*.log; do
+        echo "--- tail ${f}" >&2
+        tail -n 15 "${f}" >&2
+      done
+      exit 1
+    fi
+    check_running
+    sleep 0.5
+  done
+}
+
+# check_running fails if a component it started has exited.
+check_running() {
+  local f pid bin
+  for f in "${LOCAL_DIR}"/run/*.pid; do
+    [[ -e "${f}" ]] || continue
+    read -r pid bin <"${f}"
+    if ! kill -0 "${pid}" 2>/dev/null; then
+      local name
+      name="$(basename "${f}" .pid)"
+      log "${name} exited; the end of ${LOCAL_DIR}/logs/${name}.log:"
+      tail -n 30 "${LOCAL_DIR}/logs/${name}.log" >&2
+      exit 1
+    fi
+  done
+}
+
+# --- certificates (openssl) ---------------------------------------------
+
+# ca NAME CN creates PKI/NAME.{crt,key} unless present.
+ca() {
+  [[ -s "${PKI}/$1.crt" ]] && return 0
+  openssl ecparam -name prime256v1 -genkey -noout -out "${PKI}/$1.key" 2>/dev/null
+  openssl req -x509 -new -key "${PKI}/$1.key" -subj "/CN=$2" -days 3650 -sha256 \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" \
+    -out "${PKI}/$1.crt" 2>/dev/null
+}
+
+# cert NAME CA SUBJECT USAGE [SANS] creates PKI/NAME.{crt,key} signed by CA
+# unless present. USAGE is serverAuth or clientAuth; SANS like
+# "DNS:a,IP:127.0.0.1".
+cert() {
+  local name="$1" ca="$2" subject="$3" usage="$4" sans="${5:-}"
+  [[ -s "${PKI}/${name}.crt" ]] && return 0
+  openssl ecparam -name prime256v1 -genkey -noout -out "${PKI}/${name}.key" 2>/dev/null
+  local ext="${PKI}/${name}.ext"
+  {
+    echo "basicConstraints=critical,CA:FALSE"
+    echo "keyUsage=critical,digitalSignature,keyEncipherment"
+    echo "extendedKeyUsage=${usage}"
+    [[ -n "${sans}" ]] && echo "subjectAltName=${sans}"
+  } >"${ext}"
+  openssl req -new -key "${PKI}/${name}.key" -subj "${subject}" -out "${PKI}/${name}.csr" 2>/dev/null
+  openssl x509 -req -in "${PKI}/${name}.csr" -CA "${PKI}/${ca}.crt" -CAkey "${PKI}/${ca}.key" \
+    -CAcreateserial -days 3650 -sha256 -extfile "${ext}" -out "${PKI}/${name}.crt" 2>/dev/null
+  rm -f "${PKI}/${name}.csr" "${ext}"
+}
+
+generate_pki() {
+  ca ca "local-cluster-ca"
+  ca front-proxy-ca "local-front-proxy-ca"
+  ca jobserver-ca "jobserver-ca"
+  cert kube-apiserver ca "/CN=kube-apiserver" serverAuth \
+    "DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:127.0.0.1,IP:10.96.0.1"
+  cert admin ca "/O=system:masters/CN=kubernetes-admin" clientAuth
+  cert kube-controller-manager ca "/CN=system:kube-controller-manager" clientAuth
+  cert kube-scheduler ca "/CN=system:kube-scheduler" clientAuth
+  # jobserver authenticates to kube-apiserver as its ServiceAccount's user
+  # name, so the deploy manifests' RBAC applies to it unchanged.
+  cert jobserver-client ca "/CN=system:serviceaccount:${JOBSERVER_NAMESPACE}:${JOBSERVER_SERVICE}" clientAuth
+  cert front-proxy-client front-proxy-ca "/CN=front-proxy-client" clientAuth
+  # kube-apiserver verifies the name <service>.<namespace>.svc.
+  cert jobserver jobserver-ca "/CN=${JOBSERVER_SERVICE}.${JOBSERVER_NAMESPACE}.svc" serverAuth \
+    "DNS:${JOBSERVER_SERVICE}.${JOBSERVER_NAMESPACE}.svc,DNS:localhost,IP:127.0.0.1"
+  if [[ ! -s "${PKI}/sa.key" ]]; then
+    openssl genrsa -out "${PKI}/sa.key" 2048 2>/dev/null
+    openssl rsa -in "${PKI}/sa.key" -pubout -out "${PKI}/sa.pub" 2>/dev/null
+  fi
+}
+
+# kubeconfig FILE CERT writes a kubeconfig for the client certificate CERT.
+kubeconfig() {
+  local file="$1" cert="$2"
+  rm -f "${file}"
+  "${BIN}/kubectl" --kubeconfig="${file}" config set-cluster local \
+    --server="https://127.0.0.1:${KAS_PORT}" --certificate-authority="${PKI}/ca.crt" --embed-certs >/dev/null
+  "${BIN}/kubectl" --kubeconfig="${file}" config set-credentials user \
+    --client-certificate="${PKI}/${cert}.crt" --client-key="${PKI}/${cert}.key" --embed-certs >/dev/null
+  "${BIN}/kubectl" --kubeconfig="${file}" config set-context local --cluster=local --user=user >/dev/null
+  "${BIN}/kubectl" --kubeconfig="${file}" config use-context local >/dev/null
+}
+
+write_kubeconfigs() {
+  kubeconfig "${KUBECONFIG}" admin
+  kubeconfig "${LOCAL_DIR}/kube-controller-manager.kubeconfig" kube-controller-manager
+  kubeconfig "${LOCAL_DIR}/kube-scheduler.kubeconfig" kube-scheduler
+  kubeconfig "${LOCAL_DIR}/jobserver.kubeconfig" jobserver-client
+}
+
+# create_nodes N registers N fake nodes that kwok manages.
+create_nodes() {
+  local i
+  for ((i = 0; i < $1; i++)); do
+    kubectl apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Node
+metadata:
+  name: kwok-node-${i}
+  annotations:
+    kwok.x-k8s.io/node: fake
+    node.alpha.kubernetes.io/ttl: "0"
+  labels:
+    kubernetes.io/hostname: kwok-node-${i}
+    kubernetes.io/os: linux
+    kubernetes.io/arch: amd64
+    type: kwok
+EOF
+  done
+}
+
+# install_aggregation applies jobserver's namespace and RBAC from the
+# deploy manifests, and an APIService that reaches jobserver on loopback
+# through an ExternalName Service "localhost", verified with the caBundle.
+install_aggregation() {
+  local base="${JOBSERVER_ROOT}/artifacts/deploy/base" f
+  for f in namespace serviceaccount rbac rbac-aggregated; do
+    kubectl apply -f "${base}/${f}.yaml" >/dev/null
+  done
+  local ca_bundle
+  ca_bundle="$(base64 -w0 <"${PKI}/jobserver-ca.crt")"
+  kubectl apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Service
+metadata:
+  name: ${JOBSERVER_SERVICE}
+  namespace: ${JOBSERVER_NAMESPACE}
+spec:
+  type: ExternalName
+  externalName: localhost
+---
+apiVersion: apiregistration.k8s.io/v1
+kind: APIService
+metadata:
+  name: v1.batch.jobserver.dev
+spec:
+  group: batch.jobserver.dev
+  version: v1
+  groupPriorityMinimum: 1000
+  versionPriority: 15
+  service:
+    name: ${JOBSERVER_SERVICE}
+    namespace: ${JOBSERVER_NAMESPACE}
+    port: ${JOBSERVER_PORT}
+  caBundle: ${ca_bundle}
+EOF
+}
