@@ -1,0 +1,238 @@
+/*
+Copyright The jobserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package framework runs end-to-end tests against the local cluster of
+// hack/local-up.sh: real etcd, kube-apiserver, kube-controller-manager,
+// kube-scheduler, kwok nodes, jobserver behind its APIService, and the
+// kubectl v1.37.2 built by hack/build-tools.sh.
+package framework
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/util/keyutil"
+
+	clientset "github.com/jobserver-dev/jobserver/pkg/generated/clientset/versioned"
+)
+
+// Cluster is the local cluster the e2e tests run against.
+type Cluster struct {
+	Root       string // repository root
+	LocalDir   string // the cluster's state: pki/, logs/, kubeconfig
+	Kubeconfig string // system:masters
+	Kubectl    string // path of kubectl v1.37.2
+	Env        []string
+	// JobserverPort is where jobserver listens, for direct requests.
+	JobserverPort string
+
+	Config *rest.Config
+	Kube   kubernetes.Interface
+	Jobs   clientset.Interface
+}
+
+// The e2e cluster uses its own directory and ports, so it never disturbs a
+// cluster started with make run.
+var e2eEnv = map[string]string{
+	"LOCAL_DIR":      "_output/e2e",
+	"ETCD_PORT":      "33790",
+	"KAS_PORT":       "36443",
+	"JOBSERVER_PORT": "38443",
+	"KCM_PORT":       "30257",
+	"SCHEDULER_PORT": "30259",
+	"KWOK_PORT":      "30247",
+}
+
+func repoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..", ".."))
+}
+
+// Start brings the e2e cluster up with hack/local-up.sh and returns it with
+// a function that stops it. With E2E_KEEP_CLUSTER=1 the cluster is left
+// running (and reused by the next run, which restarts its processes).
+func Start() (*Cluster, func(), error) {
+	root := repoRoot()
+	env := os.Environ()
+	for k, v := range e2eEnv {
+		if k == "LOCAL_DIR" {
+			v = filepath.Join(root, v)
+		}
+		env = append(env, k+"="+v)
+	}
+	c := &Cluster{
+		Root:          root,
+		LocalDir:      filepath.Join(root, e2eEnv["LOCAL_DIR"]),
+		Kubectl:       filepath.Join(root, "_output", "bin", "kubectl"),
+		Env:           env,
+		JobserverPort: e2eEnv["JOBSERVER_PORT"],
+	}
+	c.Kubeconfig = filepath.Join(c.LocalDir, "kubeconfig")
+	stop := func() {
+		if os.Getenv("E2E_KEEP_CLUSTER") == "1" {
+			return
+		}
+		cmd := exec.Command(filepath.Join(root, "hack", "local-down.sh"))
+		cmd.Env, cmd.Stdout, cmd.Stderr = env, os.Stderr, os.Stderr
+		_ = cmd.Run()
+	}
+	up := exec.Command(filepath.Join(root, "hack", "local-up.sh"))
+	up.Dir, up.Env, up.Stdout, up.Stderr = root, env, os.Stderr, os.Stderr
+	if err := up.Run(); err != nil {
+		stop()
+		return nil, nil, fmt.Errorf("hack/local-up.sh: %w", err)
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", c.Kubeconfig)
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	cfg.QPS, cfg.Burst = 50, 100
+	c.Config = cfg
+	c.Kube = kubernetes.NewForConfigOrDie(cfg)
+	c.Jobs = clientset.NewForConfigOrDie(cfg)
+	return c, stop, nil
+}
+
+// Run runs kubectl with the admin kubeconfig and returns its stdout; stderr
+// is part of the error.
+func (c *Cluster) Run(args ...string) (string, error) {
+	return c.RunAs(c.Kubeconfig, args...)
+}
+
+// RunAs runs kubectl with the given kubeconfig.
+func (c *Cluster) RunAs(kubeconfig string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, c.Kubectl, append([]string{"--kubeconfig=" + kubeconfig}, args...)...)
+	cmd.Dir = c.Root
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), fmt.Errorf("kubectl %s: %w: %s", strings.Join(args, " "), err, stderr.String())
+	}
+	return stdout.String(), nil
+}
+
+// Kubectl runs kubectl as the admin and fails the test on error.
+func (c *Cluster) MustRun(t testing.TB, args ...string) string {
+	t.Helper()
+	out, err := c.Run(args...)
+	require.NoError(t, err)
+	return out
+}
+
+// Namespace creates a fresh namespace for a test and deletes it afterwards.
+func (c *Cluster) Namespace(t testing.TB) string {
+	t.Helper()
+	name := strings.ToLower(fmt.Sprintf("e2e-%s-%d", shortName(t.Name()), time.Now().UnixNano()%100000))
+	_, err := c.Kube.CoreV1().Namespaces().Create(context.Background(),
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_ = c.Kube.CoreV1().Namespaces().Delete(context.Background(), name, metav1.DeleteOptions{})
+	})
+	// Pods need the namespace's default ServiceAccount.
+	require.NoError(t, wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, time.Minute, true,
+		func(ctx context.Context) (bool, error) {
+			_, err := c.Kube.CoreV1().ServiceAccounts(name).Get(ctx, "default", metav1.GetOptions{})
+			return err == nil, nil
+		}))
+	return name
+}
+
+func shortName(s string) string {
+	s = strings.NewReplacer("/", "-", "_", "-").Replace(s)
+	if len(s) > 30 {
+		s = s[:30]
+	}
+	return strings.Trim(s, "-")
+}
+
+// UserKubeconfig writes a kubeconfig for user in groups, with a client
+// certificate signed by the cluster CA, and returns its path.
+func (c *Cluster) UserKubeconfig(t testing.TB, user string, groups ...string) string {
+	t.Helper()
+	pki := filepath.Join(c.LocalDir, "pki")
+	caPEM, err := os.ReadFile(filepath.Join(pki, "ca.crt"))
+	require.NoError(t, err)
+	block, _ := pem.Decode(caPEM)
+	ca, err := x509.ParseCertificate(block.Bytes)
+	require.NoError(t, err)
+	caKey, err := keyutil.PrivateKeyFromFile(filepath.Join(pki, "ca.key"))
+	require.NoError(t, err)
+	key, err := keyutil.MakeEllipticPrivateKeyPEM()
+	require.NoError(t, err)
+	parsedKey, err := keyutil.ParsePrivateKeyPEM(key)
+	require.NoError(t, err)
+	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: user, Organization: groups},
+		NotBefore:    time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, parsedKey.(interface{ Public() any }).Public(), caKey)
+	require.NoError(t, err)
+	admin, err := clientcmd.LoadFromFile(c.Kubeconfig)
+	require.NoError(t, err)
+	for _, auth := range admin.AuthInfos {
+		auth.ClientCertificateData = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+		auth.ClientKeyData = key
+	}
+	path := filepath.Join(t.TempDir(), user+".kubeconfig")
+	require.NoError(t, clientcmd.WriteToFile(*admin, path))
+	return path
+}
+
+// Eventually polls cond every interval until it returns true or timeout
+// passes, failing the test with the last error.
+func Eventually(t testing.TB, timeout time.Duration, what string, cond func(ctx context.Context) (bool, error)) {
+	t.Helper()
+	var last error
+	err := wait.PollUntilContextTimeout(context.Background(), 250*time.Millisecond, timeout, true,
+		func(ctx context.Context) (bool, error) {
+			ok, err := cond(ctx)
+			if err != nil && !apierrors.IsNotFound(err) {
+				last = err
+			}
+			return ok, nil
+		})
+	require.NoError(t, err, "waiting for %s (last error: %v)", what, last)
+}
