@@ -52,8 +52,9 @@ type Input struct {
 	Now time.Time
 	// Backoff is the executor's in-memory record of the Job's failures.
 	Backoff BackoffRecord
-	// MaxActionsPerSync caps creates and deletes for the target count; 0
-	// means DefaultMaxActionsPerSync.
+	// MaxActionsPerSync caps creates and deletes for the target count, and
+	// the finalizers released for a finished Job; 0 means
+	// DefaultMaxActionsPerSync.
 	MaxActionsPerSync int
 	// ExpectedFinalizerRemovals are UIDs of pods whose tracking finalizer the
 	// executor removed successfully but whose update its pod cache may not
@@ -61,8 +62,9 @@ type Input struct {
 	ExpectedFinalizerRemovals sets.Set[types.UID]
 	// PodExpectationsPending is true while the executor still waits to
 	// observe pod creations or deletions it made, so Pods may be incomplete.
-	// Decide then still tracks finished pods but neither creates nor deletes
-	// pods for the target count, nor marks the Job finished.
+	// Decide then still tracks finished pods, but does not manage the pod
+	// count, and for a Job heading to an end (failure, success policy) it
+	// deletes the active pods without writing the interim condition yet.
 	PodExpectationsPending bool
 }
 
@@ -81,7 +83,8 @@ type Input struct {
 type Decision struct {
 	// Unmanaged means the Job is not this controller's (spec.managedBy) or
 	// cannot be synced; the executor must not write its status nor touch
-	// its pods' finalizers. Events may still hold a warning.
+	// its pods. Events may still hold a warning, and DeleteJob and
+	// RequeueAfter still carry the TTL.
 	Unmanaged bool
 	// Status is the new status; StatusChanged is whether it differs from
 	// Input.Job's.
@@ -144,14 +147,17 @@ type Event struct {
 func Decide(in Input) Decision {
 	job := in.Job
 	d := Decision{Status: *job.Status.DeepCopy(), BackoffAfter: in.Backoff}
+	s := newSyncState(in, &d)
 	if unmanaged, warning := unmanagedJob(job); unmanaged {
 		d.Unmanaged = true
 		if warning != nil {
 			d.Events = append(d.Events, *warning)
 		}
+		// ttlSecondsAfterFinished applies whoever manages the Job (upstream's
+		// TTL controller ignores managedBy).
+		s.applyTTL()
 		return d
 	}
-	s := newSyncState(in, &d)
 	if IsJobFinished(job) {
 		s.decideFinished()
 	} else {

@@ -520,6 +520,11 @@ func TestTTL(t *testing.T) {
 			now: at(7), wantDelete: true,
 		},
 		{name: "unfinished", job: newJob(ttl(0)), now: at(7)},
+		{
+			name: "applies to Jobs of another manager too",
+			job:  complete(ttl(100), func(j *batchv1.Job) { j.Spec.ManagedBy = ptr.To("example.com/queue") }),
+			now:  at(110), wantDelete: true,
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -405,7 +405,7 @@ func (s *sim) checkExactlyOnce() {
 			if !assert.True(t, ok, "pod %s ended %s holding the finalizer but was never counted", uid, phase) {
 				continue
 			}
-			if phase == corev1.PodSucceeded && IsJobComplete(s.job) {
+			if phase == corev1.PodSucceeded && isJobComplete(s.job) {
 				assert.Equal(t, "succeeded", kind, "pod %s", uid)
 			}
 		}
@@ -414,7 +414,7 @@ func (s *sim) checkExactlyOnce() {
 	assert.Empty(t, st.UncountedTerminatedPods.Failed)
 }
 
-func IsJobComplete(job *batchv1.Job) bool {
+func isJobComplete(job *batchv1.Job) bool {
 	return trueCondition(job.Status.Conditions, batchv1.JobComplete) != nil
 }
 
@@ -439,7 +439,7 @@ func TestSeedChapterScenarios(t *testing.T) {
 		assert.Equal(t, 5, s.created)
 		assert.Equal(t, int32(5), s.job.Status.Succeeded)
 		assert.Equal(t, int32(0), s.job.Status.Failed)
-		assert.True(t, IsJobComplete(s.job))
+		assert.True(t, isJobComplete(s.job))
 		assert.Equal(t, []string{"SuccessCriteriaMet=True/CompletionsReached", "Complete=True/CompletionsReached"}, condSummary(s.job.Status))
 		assert.Equal(t, []string{"Completed"}, eventReasons(s.events))
 		require.NotNil(t, s.job.Status.CompletionTime)
@@ -458,7 +458,7 @@ func TestSeedChapterScenarios(t *testing.T) {
 		for ix := 0; ix < 12; ix++ {
 			assert.Equal(t, 1, s.succeededIdx[ix], "successes of index %d", ix)
 		}
-		assert.True(t, IsJobComplete(s.job))
+		assert.True(t, isJobComplete(s.job))
 	})
 	t.Run("parallelism 3 without completions: done at the first success, the others finish (3/1 of 3)", func(t *testing.T) {
 		job := newJob(parallelism(3), noCompletions(), notStarted())
@@ -468,7 +468,7 @@ func TestSeedChapterScenarios(t *testing.T) {
 		s.run()
 		assert.Equal(t, 3, s.created, "no new pods after the first success")
 		assert.Equal(t, int32(3), s.job.Status.Succeeded)
-		assert.True(t, IsJobComplete(s.job))
+		assert.True(t, isJobComplete(s.job))
 		assert.Equal(t, at(1+9), s.job.Status.CompletionTime.Time, "complete when the last pod is done")
 	})
 	t.Run("always failing, backoffLimit 6, restartPolicy Never: Failed after 7 failures", func(t *testing.T) {
@@ -543,7 +543,7 @@ func TestChaosExactlyOnce(t *testing.T) {
 			opts.outcome = flaky(rand.New(rand.NewSource(seed * 7)))
 			s := newSim(t, newJob(completions(10), parallelism(3), backoffLimit(1000), notStarted()), opts)
 			s.run()
-			assert.True(t, IsJobComplete(s.job), condSummary(s.job.Status))
+			assert.True(t, isJobComplete(s.job), condSummary(s.job.Status))
 			assert.Equal(t, int32(10), s.job.Status.Succeeded)
 			assert.NotZero(t, s.job.Status.Failed, "the scenario has failures")
 		})
@@ -552,7 +552,7 @@ func TestChaosExactlyOnce(t *testing.T) {
 			opts.outcome = flaky(rand.New(rand.NewSource(seed * 11)))
 			s := newSim(t, newJob(indexed(), completions(8), parallelism(3), backoffLimit(1000), notStarted()), opts)
 			s.run()
-			assert.True(t, IsJobComplete(s.job), condSummary(s.job.Status))
+			assert.True(t, isJobComplete(s.job), condSummary(s.job.Status))
 			assert.Equal(t, "0-7", s.job.Status.CompletedIndexes)
 			assert.Equal(t, int32(8), s.job.Status.Succeeded)
 			var failed int32

@@ -99,6 +99,13 @@ func TestFinalizerTracking(t *testing.T) {
 			wantFailed: 1,
 		},
 		{
+			name:              "a pod recorded as failed that succeeded before its finalizer went is not recorded again",
+			job:               newJob(completions(3), parallelism(1), uncountedStatus(nil, []types.UID{"uid-late"})),
+			pods:              pods(newPod("late", corev1.PodSucceeded)),
+			wantUncountedFail: []types.UID{"uid-late"},
+			wantRemove:        []string{"late"},
+		},
+		{
 			name:       "a running pod keeps its finalizer",
 			job:        newJob(completions(3), parallelism(1)),
 			pods:       pods(newPod("run", corev1.PodRunning)),
