@@ -375,3 +375,59 @@ func TestJobBeingDeleted(t *testing.T) {
 	assert.Equal(t, []types.UID{"uid-done"}, d.Status.UncountedTerminatedPods.Succeeded)
 	assert.Empty(t, d.Status.UncountedTerminatedPods.Failed)
 }
+
+// Ports of upstream TestControllerSyncJob cases.
+func TestUpstreamSyncCases(t *testing.T) {
+	t.Run("more terminating pods than parallelism, podReplacementPolicy Failed", func(t *testing.T) {
+		ps := pods(newPod("a1", corev1.PodRunning, created(at(1))), newPod("a2", corev1.PodRunning, created(at(2))))
+		for _, n := range []string{"t1", "t2", "t3", "t4"} {
+			ps = append(ps, newPod(n, corev1.PodRunning, deleting(at(3))))
+		}
+		d := decide(newJob(completions(1), parallelism(1), replaceOnlyFailed()), ps, at(10))
+		assert.Equal(t, []string{"a2"}, podNames(d, ActionDeletePod))
+		assert.Equal(t, []string{"a2"}, podNames(d, ActionRemoveFinalizer))
+		assert.Equal(t, int32(1), d.Status.Active)
+		assert.Equal(t, ptr.To[int32](5), d.Status.Terminating)
+		assert.Equal(t, ptr.To[int32](1), d.Status.Ready)
+		assert.Empty(t, actionsOf(d, ActionCreatePod))
+	})
+	t.Run("count ready pods when the job fails", func(t *testing.T) {
+		job := newJob(completions(3), parallelism(2), backoffLimit(0))
+		d := decide(job, pods(newPod("r1", corev1.PodRunning), newPod("r2", corev1.PodRunning), newPod("bad", corev1.PodFailed)), at(10))
+		assert.Len(t, d.Status.UncountedTerminatedPods.Failed, 3)
+		assert.Equal(t, ptr.To[int32](0), d.Status.Ready)
+		assert.Equal(t, ptr.To[int32](2), d.Status.Terminating)
+		assert.Equal(t, int32(0), d.Status.Active)
+		validateStatusUpdate(t, job, d.Status)
+	})
+	t.Run("count terminating pods when an Indexed job fails", func(t *testing.T) {
+		job := newJob(indexed(), completions(3), parallelism(2), backoffLimit(0))
+		d := decide(job, pods(
+			newPod("zero", corev1.PodSucceeded, index(0)),
+			newPod("one", corev1.PodFailed, index(1)),
+			newPod("two", corev1.PodRunning, index(2)),
+		), at(10))
+		assert.Equal(t, "0", d.Status.CompletedIndexes)
+		assert.Equal(t, int32(1), d.Status.Succeeded)
+		assert.ElementsMatch(t, []types.UID{"uid-one", "uid-two"}, d.Status.UncountedTerminatedPods.Failed)
+		assert.Equal(t, []string{"FailureTarget=True/BackoffLimitExceeded"}, condSummary(d.Status))
+		assert.Len(t, actionsOf(d, ActionRemoveFinalizer), 3)
+		assert.Equal(t, []string{"two"}, podNames(d, ActionDeletePod))
+		assert.Equal(t, ptr.To[int32](1), d.Status.Terminating)
+	})
+	t.Run("active back-off with running pods keeps the active count", func(t *testing.T) {
+		d := Decide(Input{Job: newJob(completions(2), parallelism(2)), Pods: pods(newPod("run", corev1.PodRunning)), Now: at(1), Backoff: BackoffRecord{1, at(0)}})
+		assert.Empty(t, d.Actions)
+		assert.Equal(t, int32(1), d.Status.Active)
+		assert.Equal(t, ptr.To[int32](1), d.Status.Ready, "ready never exceeds active")
+		assert.Equal(t, 9*time.Second, d.RequeueAfter)
+	})
+	t.Run("manual False interim conditions are ignored", func(t *testing.T) {
+		job := newJob(completions(2), parallelism(2),
+			withCondition(batchv1.JobFailureTarget, corev1.ConditionFalse, "Manual", "", at(0)),
+			withCondition(batchv1.JobSuccessCriteriaMet, corev1.ConditionFalse, "Manual", "", at(0)))
+		d := decide(job, nil, at(1))
+		assert.Len(t, actionsOf(d, ActionCreatePod), 2)
+		assert.Nil(t, trueCondition(d.Status.Conditions, batchv1.JobFailed))
+	})
+}
