@@ -75,7 +75,7 @@ start kube-controller-manager "${BIN}/kube-controller-manager" \
   --leader-elect=false \
   --controllers=garbage-collector-controller,namespace-controller,serviceaccount-controller,serviceaccount-token-controller,job-controller,ttl-after-finished-controller,clusterrole-aggregation-controller,root-ca-certificate-publisher-controller \
   --service-account-private-key-file="${PKI}/sa.key" --root-ca-file="${PKI}/ca.crt" \
-  --use-service-account-credentials=false
+  --use-service-account-credentials=true
 start kube-scheduler "${BIN}/kube-scheduler" \
   --kubeconfig="${LOCAL_DIR}/kube-scheduler.kubeconfig" \
   --authentication-kubeconfig="${LOCAL_DIR}/kube-scheduler.kubeconfig" \

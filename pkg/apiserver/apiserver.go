@@ -54,6 +54,7 @@ func (c *Config) New() (*JobServer, error) {
 		return nil, fmt.Errorf("creating Job storage: %w", err)
 	}
 	apiGroupInfo := genericapiserver.NewDefaultAPIGroupInfo(batch.GroupName, Scheme, metav1.ParameterCodec, Codecs)
+	apiGroupInfo.NegotiatedSerializer = withoutProtobuf{apiGroupInfo.NegotiatedSerializer}
 	apiGroupInfo.VersionedResourcesStorageMap["v1"] = map[string]rest.Storage{
 		"jobs":        jobs,
 		"jobs/status": jobStatus,

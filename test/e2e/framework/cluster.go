@@ -23,6 +23,7 @@ package framework
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -208,7 +209,7 @@ func (c *Cluster) UserKubeconfig(t testing.TB, user string, groups ...string) st
 		KeyUsage:    x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, parsedKey.(interface{ Public() any }).Public(), caKey)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, parsedKey.(crypto.Signer).Public(), caKey)
 	require.NoError(t, err)
 	admin, err := clientcmd.LoadFromFile(c.Kubeconfig)
 	require.NoError(t, err)
