@@ -35,8 +35,13 @@ test-unit: ## Unit tests (no network).
 test-integration: ## Integration tests: real etcd and jobserver in-process, on loopback.
 	go test -count=1 -timeout $(TEST_TIMEOUT) ./test/integration/...
 
+.PHONY: test-e2e
+test-e2e: ## End-to-end tests: a local cluster (own ports, _output/e2e) through kube-apiserver with kubectl v1.37.2.
+	hack/build-tools.sh
+	go test -count=1 -timeout $(TEST_TIMEOUT) ./test/e2e/...
+
 .PHONY: test
-test: verify test-unit test-integration ## Everything CI runs: verify, unit and integration tests.
+test: verify test-unit test-integration test-e2e ## Everything CI runs: verify, unit, integration and e2e tests.
 
 .PHONY: bench
 bench: ## Benchmarks (print figures; no timed assertions).
