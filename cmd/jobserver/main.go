@@ -50,7 +50,14 @@ fields, defaults and validation of batch/v1 Jobs, to clients that reach it
 through kube-apiserver (an APIService) or directly.
 
 Jobs are stored in etcd: the cluster given by --etcd-servers or, without it,
-an embedded etcd in --embedded-etcd-data-dir.`,
+an embedded etcd in --embedded-etcd-data-dir.
+
+The Job controller creates each Job's Pods in the cluster given by
+--kubeconfig (or the in-cluster configuration). With --leader-elect (the
+default) replicas compete for a Lease and one of them reconciles; a replica
+that loses the Lease exits non-zero. --controllers-enabled=false makes an
+API-only replica; --standalone serves the API without a cluster and without
+the controller.`,
 		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {

@@ -21,6 +21,7 @@ package apiserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -36,11 +37,15 @@ import (
 // Config is the complete configuration of a jobserver.
 type Config struct {
 	GenericConfig *genericapiserver.RecommendedConfig
+	// Controller is nil when this replica runs no Job controller.
+	Controller *ControllerConfig
 }
 
 // JobServer is a configured jobserver, ready to run.
 type JobServer struct {
 	GenericAPIServer *genericapiserver.GenericAPIServer
+	// controller is nil when this replica runs no Job controller.
+	controller *controllerRunner
 }
 
 // New builds the server and installs the batch.jobserver.dev API group.
@@ -62,11 +67,22 @@ func (c *Config) New() (*JobServer, error) {
 	if err := genericServer.InstallAPIGroup(&apiGroupInfo); err != nil {
 		return nil, fmt.Errorf("installing the %s API group: %w", batch.GroupName, err)
 	}
-	return &JobServer{GenericAPIServer: genericServer}, nil
+	server := &JobServer{GenericAPIServer: genericServer}
+	if c.Controller != nil {
+		server.controller = newControllerRunner(c.Controller)
+		if err := server.controller.install(genericServer); err != nil {
+			return nil, fmt.Errorf("installing the Job controller: %w", err)
+		}
+	}
+	return server, nil
 }
 
 // Run starts the embedded etcd if needed, serves until ctx is cancelled,
-// then shuts down gracefully and stops the embedded etcd.
+// then shuts down gracefully and stops the embedded etcd. The Job
+// controller, if this replica runs it, starts once the server serves and
+// stops first on shutdown. If the controller ends on its own (it lost its
+// leader election Lease), the server shuts down gracefully too and Run
+// returns that error, so the process exits non-zero and is restarted.
 func (o *Options) Run(ctx context.Context) error {
 	if o.UsesEmbeddedEtcd() {
 		etcd, err := StartEmbeddedEtcd(o.EmbeddedEtcdDataDir, time.Minute)
@@ -86,6 +102,39 @@ func (o *Options) Run(ctx context.Context) error {
 		return err
 	}
 	klog.InfoS("Starting jobserver", "securePort", o.Recommended.SecureServing.BindPort,
-		"etcd", o.Recommended.Etcd.StorageConfig.Transport.ServerList)
-	return server.GenericAPIServer.PrepareRun().RunWithContext(ctx)
+		"etcd", o.Recommended.Etcd.StorageConfig.Transport.ServerList, "controller", server.controller != nil)
+	return server.Run(ctx)
+}
+
+// Run serves until ctx ends or the controller fails (see Options.Run).
+func (s *JobServer) Run(ctx context.Context) error {
+	prepared := s.GenericAPIServer.PrepareRun()
+	if s.controller == nil {
+		return prepared.RunWithContext(ctx)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	failed := make(chan error, 1)
+	go func() {
+		select {
+		case err := <-s.controller.failed:
+			klog.ErrorS(err, "The Job controller stopped; shutting jobserver down")
+			failed <- err
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	err := prepared.RunWithContext(ctx)
+	// Normally done by the pre-shutdown hook already; not if the server
+	// failed before it ran.
+	if stopErr := s.controller.stop(); stopErr != nil && err == nil {
+		err = stopErr
+	}
+	cancel()
+	select {
+	case ctrlErr := <-failed:
+		return errors.Join(ctrlErr, err)
+	default:
+		return err
+	}
 }

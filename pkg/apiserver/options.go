@@ -60,6 +60,8 @@ type Options struct {
 	Standalone bool
 	// AlternateDNS are extra names for the self-signed serving certificate.
 	AlternateDNS []string
+	// Controller configures the Job controller half.
+	Controller *ControllerOptions
 }
 
 // NewOptions returns the default options.
@@ -68,6 +70,7 @@ func NewOptions() *Options {
 		Recommended: genericoptions.NewRecommendedOptions(EtcdPathPrefix,
 			Codecs.LegacyCodec(batchv1.SchemeGroupVersion)),
 		EmbeddedEtcdDataDir: DefaultEmbeddedEtcdDataDir,
+		Controller:          NewControllerOptions(),
 	}
 	o.Recommended.Etcd.StorageConfig.EncodeVersioner = runtime.NewMultiGroupVersioner(
 		batchv1.SchemeGroupVersion, schema.GroupKind{Group: batchv1.GroupName})
@@ -89,6 +92,7 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	fs.StringSliceVar(&o.AlternateDNS, "alternate-dns", o.AlternateDNS,
 		"Extra DNS names for the self-signed serving certificate generated when no --tls-cert-file is "+
 			"given, e.g. jobserver.jobserver-system.svc, the name kube-apiserver verifies.")
+	o.Controller.AddFlags(fss.FlagSet("controller"))
 	o.Recommended.AddFlags(fss.FlagSet("generic apiserver"))
 	return fss
 }
@@ -119,6 +123,9 @@ func (o *Options) Validate() error {
 		defer func() { o.Recommended.Etcd.StorageConfig.Transport.ServerList = nil }()
 	}
 	errs = append(errs, o.Recommended.Validate()...)
+	if o.RunsController() {
+		errs = append(errs, o.Controller.Validate()...)
+	}
 	if !o.Standalone && o.Recommended.CoreAPI != nil && o.Recommended.CoreAPI.CoreAPIKubeconfigPath == "" && !inCluster() {
 		errs = append(errs, errors.New("--kubeconfig is required outside a cluster "+
 			"(it names the Kubernetes cluster that jobserver extends); use --standalone to serve the API without one"))
@@ -128,6 +135,13 @@ func (o *Options) Validate() error {
 
 func inCluster() bool {
 	return os.Getenv("KUBERNETES_SERVICE_HOST") != "" && os.Getenv("KUBERNETES_SERVICE_PORT") != ""
+}
+
+// RunsController tells whether this replica runs the Job controller: not
+// in standalone mode (there is no cluster to create pods in) and not when
+// --controllers-enabled=false.
+func (o *Options) RunsController() bool {
+	return o.Controller.Enabled && !o.Standalone
 }
 
 // UsesEmbeddedEtcd tells whether jobserver must start its own etcd.
@@ -157,5 +171,18 @@ func (o *Options) Config() (*Config, error) {
 	if err := o.Recommended.ApplyTo(serverConfig); err != nil {
 		return nil, err
 	}
-	return &Config{GenericConfig: serverConfig}, nil
+	config := &Config{GenericConfig: serverConfig}
+	if o.RunsController() {
+		// ClientConfig is the cluster's (--kubeconfig or in-cluster), set
+		// by the core API options.
+		if serverConfig.ClientConfig == nil {
+			return nil, errors.New("the Job controller needs a cluster: --kubeconfig or an in-cluster configuration")
+		}
+		controller, err := o.Controller.Config(serverConfig.ClientConfig)
+		if err != nil {
+			return nil, err
+		}
+		config.Controller = controller
+	}
+	return config, nil
 }

@@ -1,0 +1,151 @@
+/*
+Copyright The jobserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package apiserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	"k8s.io/klog/v2"
+	// The leader_election_master_status gauge on /metrics.
+	_ "k8s.io/component-base/metrics/prometheus/clientgo/leaderelection"
+)
+
+// ErrLeaderElectionLost ends a replica whose controller lost the Lease.
+var ErrLeaderElectionLost = errors.New("lost the Job controller's leader election Lease")
+
+// LeaderElectionConfig says which Lease to compete for, as whom, and with
+// which timing (client-go leaderelection semantics).
+type LeaderElectionConfig struct {
+	Namespace, Name string
+	Identity        string
+	LeaseDuration   time.Duration
+	RenewDeadline   time.Duration
+	RetryPeriod     time.Duration
+}
+
+// runWithLeaderElection campaigns for the Lease and runs run while this
+// replica holds it.
+//
+// Shutdown (ctx ends): run's context is cancelled first, and the Lease is
+// released only once run has returned, so a standby replica takes over at
+// once and never overlaps with this one.
+//
+// Losing the Lease (it could not be renewed within the renew deadline):
+// run's context is cancelled, and once run has returned,
+// runWithLeaderElection returns ErrLeaderElectionLost. The replica does not
+// campaign again: jobserver exits non-zero and its supervisor restarts it,
+// as kube-controller-manager does. A restarted controller begins from a
+// fresh LIST with no expectations or backoff in memory, which is the state
+// the exactly-once argument of the decide step assumes; re-campaigning
+// in-process would have to rebuild exactly that, for no gain.
+//
+// If run returns on its own (its caches never synced), the Lease is
+// released and its error returned.
+func runWithLeaderElection(ctx context.Context, lock resourcelock.Interface, cfg *LeaderElectionConfig, run func(context.Context) error) error {
+	logger := klog.FromContext(ctx)
+	// The elector's context ends only after run has returned (see above).
+	electorCtx, stopElector := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopElector()
+
+	var (
+		mu       sync.Mutex
+		finished bool // no new run may start
+		running  sync.WaitGroup
+		runErr   error
+	)
+	elector, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
+		Lock:            lock,
+		Name:            cfg.Name,
+		LeaseDuration:   cfg.LeaseDuration,
+		RenewDeadline:   cfg.RenewDeadline,
+		RetryPeriod:     cfg.RetryPeriod,
+		ReleaseOnCancel: true,
+		Callbacks: leaderelection.LeaderCallbacks{
+			OnStartedLeading: func(leading context.Context) {
+				mu.Lock()
+				if finished {
+					mu.Unlock()
+					return
+				}
+				running.Add(1)
+				mu.Unlock()
+				defer running.Done()
+
+				runCtx, cancel := context.WithCancel(leading)
+				defer cancel()
+				defer context.AfterFunc(ctx, cancel)()
+				logger.Info("Became the leader; starting the Job controller", "lease", lock.Describe(), "identity", cfg.Identity)
+				err := run(runCtx)
+				if runCtx.Err() == nil {
+					// run ended while leading: give the Lease up and fail.
+					mu.Lock()
+					runErr = fmt.Errorf("the Job controller stopped: %w", err)
+					mu.Unlock()
+					stopElector()
+				}
+			},
+			OnStoppedLeading: func() {
+				logger.Info("Stopped leading", "lease", lock.Describe(), "identity", cfg.Identity)
+			},
+			OnNewLeader: func(identity string) {
+				if identity != cfg.Identity {
+					logger.Info("Another replica leads the Job controller", "leader", identity)
+				}
+			},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("configuring leader election: %w", err)
+	}
+
+	electorDone := make(chan struct{})
+	go func() {
+		defer close(electorDone)
+		elector.Run(electorCtx)
+	}()
+	waitRun := func() {
+		mu.Lock()
+		finished = true
+		mu.Unlock()
+		running.Wait()
+	}
+
+	select {
+	case <-ctx.Done():
+		waitRun() // ctx cancels run
+		stopElector()
+		<-electorDone // releases the Lease
+		return nil
+	case <-electorDone:
+		waitRun() // the elector cancelled run's context
+		if ctx.Err() != nil {
+			return nil
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if runErr != nil {
+			return runErr
+		}
+		return ErrLeaderElectionLost
+	}
+}

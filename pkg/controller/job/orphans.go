@@ -1,0 +1,136 @@
+/*
+Copyright The jobserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package job
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
+
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch"
+	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
+)
+
+// Orphaned pods. A pod this controller created keeps the tracking
+// finalizer until its outcome is counted. When no live Job of this
+// controller counts the pod any more, nobody will count it, and without
+// help the pod would hang in Terminating forever. That is the case when:
+//   - its Job was deleted (with orphan propagation the garbage collector
+//     also drops the pod's controller reference);
+//   - its Job was deleted and recreated under the same name (another UID);
+//   - it no longer matches its Job's selector (someone relabelled it).
+//
+// Such pods are queued on the orphan queue, by pod event handlers, by Job
+// deletion and by a sync that finds its Job gone, and lose the finalizer
+// there, without being counted. Pods controlled by anything else are left
+// alone, and so are pods of Jobs managed by another controller.
+
+// releasePodsOfMissingJob queues the pods in namespace ns controlled by a
+// Job named name (of any UID) that still carry the finalizer.
+func (c *Controller) releasePodsOfMissingJob(ns, name string) {
+	pods, err := c.podLister.Pods(ns).List(labels.Everything())
+	if err != nil {
+		return
+	}
+	for _, pod := range pods {
+		if _, ref := controllerJobKey(pod); ref != nil && ref.Name == name && hasTrackingFinalizer(pod) {
+			c.enqueueOrphan(pod)
+		}
+	}
+}
+
+// syncOrphanPod removes the tracking finalizer from the pod of key if no
+// live Job of this controller counts it.
+func (c *Controller) syncOrphanPod(ctx context.Context, key string) error {
+	ns, name, err := cache.SplitMetaNamespaceKey(key)
+	if err != nil {
+		return err
+	}
+	pod, err := c.podLister.Pods(ns).Get(name)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !hasTrackingFinalizer(pod) {
+		return nil
+	}
+	counted, err := c.countedByLiveJob(ctx, pod)
+	if err != nil || counted {
+		return err
+	}
+	patch, err := removeFinalizerPatch(pod)
+	if err != nil || patch == nil {
+		return err
+	}
+	klog.FromContext(ctx).V(2).Info("Removing the tracking finalizer from an orphaned pod", "pod", klog.KObj(pod))
+	_, err = c.kubeClient.CoreV1().Pods(ns).Patch(ctx, name, types.JSONPatchType, patch, metav1.PatchOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		finalizersRemovedTotal.WithLabelValues(resultError).Inc()
+		return fmt.Errorf("removing the tracking finalizer from orphaned pod %s: %w", key, err)
+	}
+	finalizersRemovedTotal.WithLabelValues(resultSuccess).Inc()
+	return nil
+}
+
+// countedByLiveJob reports whether a Job still counts pod, or someone else
+// controls it: then its finalizer must stay. A Job missing from the cache
+// is confirmed missing by a live read before the pod is released.
+func (c *Controller) countedByLiveJob(ctx context.Context, pod *corev1.Pod) (bool, error) {
+	_, ref := controllerJobKey(pod)
+	if ref == nil {
+		// No controller (the garbage collector orphaned it) or a controller
+		// of another kind, which is not ours to second-guess.
+		return metav1.GetControllerOf(pod) != nil, nil
+	}
+	job, err := c.jobLister.Jobs(pod.Namespace).Get(ref.Name)
+	if err != nil || job.UID != ref.UID {
+		job, err = c.jobClient.BatchV1().Jobs(pod.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("reading the Job of pod %s: %w", klog.KObj(pod), err)
+		}
+		if job.UID != ref.UID {
+			return false, nil
+		}
+	}
+	if managedByOther(job) {
+		return true, nil
+	}
+	if podBelongs(job, pod) {
+		// The Job's own sync decides (a finished Job releases its pods too).
+		c.enqueueBatched(job)
+		return true, nil
+	}
+	return false, nil
+}
+
+// managedByOther reports a Job reconciled by another controller
+// (spec.managedBy); its pods are not this controller's business.
+func managedByOther(job *batchv1.Job) bool {
+	return job.Spec.ManagedBy != nil && *job.Spec.ManagedBy != batch.JobControllerName
+}
