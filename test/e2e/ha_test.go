@@ -1,0 +1,247 @@
+/*
+Copyright The jobserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+
+	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
+	clientset "github.com/jobserver-dev/jobserver/pkg/generated/clientset/versioned"
+	"github.com/jobserver-dev/jobserver/test/e2e/framework"
+)
+
+// replica is a jobserver process the HA test starts.
+type replica struct {
+	name string
+	port int
+	cmd  *exec.Cmd
+	jobs clientset.Interface
+	raw  rest.Interface
+}
+
+// mainJobserver returns the PID and command line of the cluster's jobserver.
+func mainJobserver(t *testing.T) (int, []string) {
+	t.Helper()
+	pidFile := filepath.Join(cluster.LocalDir, "run", "jobserver.pid")
+	raw, err := os.ReadFile(pidFile)
+	require.NoError(t, err)
+	pid, err := strconv.Atoi(strings.Fields(string(raw))[0])
+	require.NoError(t, err)
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	require.NoError(t, err)
+	return pid, strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
+}
+
+// startProcess runs args in the background, logging to logs/name.log, and
+// records it in run/name.pid so hack/local-down.sh would stop it too.
+func startProcess(t *testing.T, name string, args []string, env ...string) *exec.Cmd {
+	t.Helper()
+	logFile, err := os.Create(filepath.Join(cluster.LocalDir, "logs", name+".log"))
+	require.NoError(t, err)
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.Env = append(os.Environ(), env...)
+	require.NoError(t, cmd.Start())
+	require.NoError(t, os.WriteFile(filepath.Join(cluster.LocalDir, "run", name+".pid"),
+		[]byte(fmt.Sprintf("%d %s\n", cmd.Process.Pid, args[0])), 0o644))
+	return cmd
+}
+
+func stopProcess(cmd *exec.Cmd, sig syscall.Signal) {
+	_ = cmd.Process.Signal(sig)
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+	}
+}
+
+// withFlag replaces or adds --name=value in args.
+func withFlag(args []string, name, value string) []string {
+	out := []string{}
+	for _, a := range args {
+		if !strings.HasPrefix(a, "--"+name+"=") {
+			out = append(out, a)
+		}
+	}
+	return append(out, "--"+name+"="+value)
+}
+
+// directConfig talks to a replica's port directly with the admin's client
+// certificate (jobserver trusts the cluster's client CA).
+func directConfig(t *testing.T, port int) *rest.Config {
+	t.Helper()
+	cfg := rest.CopyConfig(cluster.Config)
+	cfg.Host = "https://127.0.0.1:" + strconv.Itoa(port)
+	ca, err := os.ReadFile(filepath.Join(cluster.LocalDir, "pki", "jobserver-ca.crt"))
+	require.NoError(t, err)
+	cfg.TLSClientConfig.CAData, cfg.TLSClientConfig.CAFile = ca, ""
+	cfg.TLSClientConfig.ServerName = "jobserver.jobserver-system.svc"
+	return cfg
+}
+
+func syncsOf(t *testing.T, r *replica) float64 {
+	raw, err := r.raw.Get().AbsPath("/metrics").DoRaw(context.Background())
+	if err != nil {
+		return -1
+	}
+	total := 0.0
+	for _, line := range strings.Split(string(raw), "\n") {
+		if strings.HasPrefix(line, "jobserver_job_controller_job_syncs_total{") {
+			fields := strings.Fields(line)
+			v, _ := strconv.ParseFloat(fields[len(fields)-1], 64)
+			total += v
+		}
+	}
+	return total
+}
+
+// TestHighAvailability runs two jobserver replicas on shared storage: only
+// the Lease holder reconciles; killing it with SIGKILL mid-Job, the other
+// takes over and the Indexed Job completes with every index succeeded
+// exactly once. It replaces the cluster's jobserver while it runs, so it
+// is not parallel.
+func TestHighAvailability(t *testing.T) {
+	mainPID, mainArgs := mainJobserver(t)
+	mainPort, _ := strconv.Atoi(cluster.JobserverPort)
+	require.NoError(t, syscall.Kill(mainPID, syscall.SIGTERM))
+	framework.Eventually(t, time.Minute, "the cluster's jobserver to stop", func(context.Context) (bool, error) {
+		return syscall.Kill(mainPID, 0) != nil, nil
+	})
+	t.Cleanup(func() {
+		// Bring the cluster's own jobserver back for the other tests.
+		startProcess(t, "jobserver", mainArgs)
+		framework.Eventually(t, 2*time.Minute, "the APIService to be available again", func(context.Context) (bool, error) {
+			_, err := cluster.Run("wait", "--for=condition=Available", "--timeout=5s", "apiservice/v1.batch.jobserver.dev")
+			return err == nil, nil
+		})
+	})
+
+	etcd := "http://127.0.0.1:33790"
+	prefix := fmt.Sprintf("/jobserver-ha-%d", time.Now().UnixNano())
+	var replicas []*replica
+	for i, name := range []string{"replica-a", "replica-b"} {
+		port := mainPort + 100*i // replica-a serves the APIService's port
+		args := withFlag(withFlag(withFlag(mainArgs, "etcd-servers", etcd), "etcd-prefix", prefix), "secure-port", strconv.Itoa(port))
+		r := &replica{name: name, port: port, cmd: startProcess(t, "jobserver-"+name, args, "POD_NAME="+name)}
+		cfg := directConfig(t, port)
+		r.jobs = clientset.NewForConfigOrDie(cfg)
+		r.raw = clientset.NewForConfigOrDie(cfg).Discovery().RESTClient()
+		replicas = append(replicas, r)
+		t.Cleanup(func() { stopProcess(r.cmd, syscall.SIGTERM); _ = os.Remove(filepath.Join(cluster.LocalDir, "run", "jobserver-"+r.name+".pid")) })
+	}
+	for _, r := range replicas {
+		framework.Eventually(t, 2*time.Minute, r.name+" to be ready", func(ctx context.Context) (bool, error) {
+			_, err := r.raw.Get().AbsPath("/readyz").DoRaw(ctx)
+			return err == nil, nil
+		})
+	}
+
+	var leader, follower *replica
+	framework.Eventually(t, time.Minute, "a leader", func(ctx context.Context) (bool, error) {
+		lease, err := cluster.Kube.CoordinationV1().Leases("jobserver-system").Get(ctx, "jobserver-controller", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		for i, r := range replicas {
+			if ptr.Deref(lease.Spec.HolderIdentity, "") == r.name {
+				leader, follower = r, replicas[1-i]
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	t.Logf("leader: %s", leader.name)
+
+	ns := cluster.Namespace(t)
+	job := &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: "ha"},
+		Spec: batchv1.JobSpec{
+			CompletionMode: ptr.To(batchv1.IndexedCompletion),
+			Completions:    ptr.To[int32](8),
+			Parallelism:    ptr.To[int32](2),
+			Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+				RestartPolicy: corev1.RestartPolicyNever,
+				Containers:    []corev1.Container{{Name: "main", Image: "busybox", Command: []string{"sleep", "3"}}},
+			}},
+		},
+	}
+	_, err := follower.jobs.BatchV1().Jobs(ns).Create(context.Background(), job, metav1.CreateOptions{})
+	require.NoError(t, err)
+
+	// Mid-Job: some indexes done, others running.
+	framework.Eventually(t, 2*time.Minute, "two indexes to succeed", func(ctx context.Context) (bool, error) {
+		j, err := follower.jobs.BatchV1().Jobs(ns).Get(ctx, "ha", metav1.GetOptions{})
+		return err == nil && j.Status.Succeeded >= 2, err
+	})
+	assert.Greater(t, syncsOf(t, leader), 0.0, "the leader reconciles")
+	assert.Equal(t, 0.0, syncsOf(t, follower), "the follower does not")
+
+	stopProcess(leader.cmd, syscall.SIGKILL)
+	t.Logf("killed %s with SIGKILL", leader.name)
+
+	var done *batchv1.Job
+	framework.Eventually(t, 3*time.Minute, "the Job to complete under the new leader", func(ctx context.Context) (bool, error) {
+		done, err = follower.jobs.BatchV1().Jobs(ns).Get(ctx, "ha", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		for _, c := range done.Status.Conditions {
+			if c.Type == batchv1.JobComplete && c.Status == corev1.ConditionTrue {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	assert.Greater(t, syncsOf(t, follower), 0.0, "the follower took over")
+	assert.Equal(t, "0-7", done.Status.CompletedIndexes)
+	assert.Equal(t, int32(8), done.Status.Succeeded)
+	assert.Equal(t, int32(0), done.Status.Failed)
+
+	perIndex := map[string]int{}
+	for _, p := range podsOf(t, ns, "ha") {
+		if p.Status.Phase == corev1.PodSucceeded {
+			perIndex[p.Labels["batch.kubernetes.io/job-completion-index"]]++
+		}
+	}
+	for i := 0; i < 8; i++ {
+		assert.Equal(t, 1, perIndex[strconv.Itoa(i)], "index %d succeeded exactly once", i)
+	}
+	var buf bytes.Buffer
+	fmt.Fprintf(&buf, "%v", perIndex)
+	t.Logf("succeeded pods per index: %s", buf.String())
+}
