@@ -29,6 +29,7 @@ import (
 
 	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -58,7 +59,9 @@ type Server struct {
 	ClientCA *ClientCA
 
 	cancel context.CancelFunc
-	done   chan error
+	// exited is closed when the server's Run has returned, with exitErr.
+	exited  chan struct{}
+	exitErr error
 }
 
 // ServerOptions say how to start a jobserver.
@@ -73,15 +76,24 @@ type ServerOptions struct {
 	ClientCA *ClientCA
 	// ExtraFlags are appended to the command line.
 	ExtraFlags []string
+	// Cluster, when set, is the Kubernetes cluster jobserver extends: it
+	// runs not standalone but with delegated authentication and
+	// authorization, admission against the cluster and the Job controller
+	// (flags from ExtraFlags permitting), as the cluster's jobserver
+	// ServiceAccount. ClientCA is then the cluster's CA.
+	Cluster *Cluster
 }
 
-// StartServer starts jobserver in standalone mode (no cluster behind it)
-// and waits until /readyz is ok. It is stopped when the test ends, unless
-// the test stops it first.
+// StartServer starts jobserver, in standalone mode (no cluster behind it)
+// unless so.Cluster is set, and waits until /readyz is ok. It is stopped
+// when the test ends, unless the test stops it first.
 func StartServer(t testing.TB, so ServerOptions) *Server {
 	t.Helper()
 	if so.CertDir == "" {
 		so.CertDir = t.TempDir()
+	}
+	if so.Cluster != nil {
+		so.ClientCA = so.Cluster.CA
 	}
 	if so.ClientCA == nil {
 		so.ClientCA = NewClientCA(t, t.TempDir())
@@ -90,11 +102,14 @@ func StartServer(t testing.TB, so ServerOptions) *Server {
 		so.DataDir = filepath.Join(t.TempDir(), "etcd")
 	}
 	args := []string{
-		"--standalone",
 		"--bind-address=127.0.0.1",
 		"--cert-dir=" + so.CertDir,
-		"--client-ca-file=" + so.ClientCA.File,
 		"--embedded-etcd-data-dir=" + so.DataDir,
+	}
+	if so.Cluster != nil {
+		args = append(args, so.Cluster.clusterArgs()...)
+	} else {
+		args = append(args, "--standalone", "--client-ca-file="+so.ClientCA.File)
 	}
 	if so.EtcdServers != "" {
 		args = append(args, "--etcd-servers="+so.EtcdServers)
@@ -116,14 +131,36 @@ func StartServer(t testing.TB, so ServerOptions) *Server {
 	require.NoError(t, opts.Validate())
 
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{CertDir: so.CertDir, ClientCA: so.ClientCA, cancel: cancel, done: make(chan error, 1)}
-	go func() { s.done <- opts.Run(ctx) }()
+	s := &Server{CertDir: so.CertDir, ClientCA: so.ClientCA, cancel: cancel, exited: make(chan struct{})}
+	go func() {
+		s.exitErr = opts.Run(ctx)
+		close(s.exited)
+	}()
 	t.Cleanup(s.Stop)
 
 	s.AdminConfig = s.ClientConfig(t, "test-admin", "system:masters")
 	s.AdminConfig.Host = "https://" + ln.Addr().String()
 	waitReady(t, s)
+	if so.Cluster != nil {
+		waitAuthenticated(t, s)
+	}
 	return s
+}
+
+// waitAuthenticated waits until jobserver authenticates the admin's client
+// certificate: with delegated authentication it learns the client CA from
+// the cluster's kube-system/extension-apiserver-authentication ConfigMap,
+// possibly after /readyz is already ok.
+func waitAuthenticated(t testing.TB, s *Server) {
+	t.Helper()
+	jobs := s.Clientset(t).BatchV1().Jobs("")
+	var lastErr error
+	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, time.Minute, true,
+		func(ctx context.Context) (bool, error) {
+			_, lastErr = jobs.List(ctx, metav1.ListOptions{Limit: 1})
+			return lastErr == nil, nil
+		})
+	require.NoError(t, err, "jobserver does not authenticate the admin: %v", lastErr)
 }
 
 // ClientConfig returns a config that authenticates with a client
@@ -158,9 +195,8 @@ func waitReady(t testing.TB, s *Server) {
 	err = wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 2*time.Minute, true,
 		func(ctx context.Context) (bool, error) {
 			select {
-			case err := <-s.done:
-				s.done <- err
-				return false, errors.Join(errors.New("jobserver exited during start-up"), err)
+			case <-s.exited:
+				return false, errors.Join(errors.New("jobserver exited during start-up"), s.exitErr)
 			default:
 			}
 			_, lastErr = kc.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
@@ -186,8 +222,19 @@ func (s *Server) Stop() {
 	s.cancel()
 	s.cancel = nil
 	select {
-	case <-s.done:
+	case <-s.exited:
 	case <-time.After(time.Minute):
 		panic("jobserver did not stop within a minute")
+	}
+}
+
+// WaitExit waits up to timeout for the server to stop on its own; exited
+// is false on timeout, err is what its Run returned.
+func (s *Server) WaitExit(timeout time.Duration) (exited bool, err error) {
+	select {
+	case <-s.exited:
+		return true, s.exitErr
+	case <-time.After(timeout):
+		return false, nil
 	}
 }

@@ -1,0 +1,436 @@
+/*
+Copyright The jobserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package framework
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	netutils "k8s.io/utils/net"
+)
+
+// JobserverNamespace and JobserverServiceAccount are the names the deploy
+// manifests use; the jobserver of StartCluster authenticates as that
+// ServiceAccount's user, so artifacts/deploy/base/rbac.yaml applies to it
+// unchanged (and is tested by every controller test).
+const (
+	JobserverNamespace      = "jobserver-system"
+	JobserverServiceAccount = "jobserver"
+)
+
+// Cluster is a real etcd and kube-apiserver (the pinned binaries in
+// _output/bin), running as processes on loopback and free ports. There is
+// no kube-controller-manager, scheduler or kubelet: tests play the kubelet
+// by writing pod status.
+type Cluster struct {
+	// AdminConfig authenticates as a member of system:masters.
+	AdminConfig *rest.Config
+	// Kube is a clientset with AdminConfig.
+	Kube kubernetes.Interface
+	// CA signs kube-apiserver's serving certificate and the client
+	// certificates it trusts (--client-ca-file), so it also issues client
+	// certificates jobserver trusts through delegated authentication.
+	CA *ClientCA
+	// EtcdURL is the etcd client URL; jobserver may store Jobs there too
+	// (its prefix /registry/batch.jobserver.dev is its own).
+	EtcdURL string
+	// AdminKubeconfig and JobserverKubeconfig are kubeconfig files for the
+	// admin and for jobserver's ServiceAccount user.
+	AdminKubeconfig     string
+	JobserverKubeconfig string
+}
+
+// StartCluster starts etcd and kube-apiserver, waits until kube-apiserver
+// is ready, and installs jobserver's namespace and RBAC from the deploy
+// manifests. Both processes are stopped when the test ends.
+func StartCluster(t testing.TB) *Cluster {
+	t.Helper()
+	bin := toolsDir(t)
+	dir := t.TempDir()
+	logs := &processLogs{dir: dir}
+	t.Cleanup(func() {
+		if t.Failed() {
+			logs.dump(t)
+		}
+	})
+
+	ca := NewClientCA(t, dir)
+	servingCert, servingKey := ca.IssueServing(t, "kube-apiserver",
+		[]string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"},
+		[]net.IP{netutils.ParseIPSloppy("127.0.0.1"), netutils.ParseIPSloppy("10.96.0.1")})
+	certFile, keyFile := filepath.Join(dir, "kube-apiserver.crt"), filepath.Join(dir, "kube-apiserver.key")
+	require.NoError(t, os.WriteFile(certFile, servingCert, 0o600))
+	require.NoError(t, os.WriteFile(keyFile, servingKey, 0o600))
+	saKey, saPub := writeServiceAccountKeys(t, dir)
+	// The front-proxy (aggregation) credentials: unused by the tests, which
+	// talk to jobserver directly, but they complete the ConfigMap that
+	// jobserver's delegated authentication reads.
+	frontProxyCA := NewClientCA(t, t.TempDir())
+	proxyCert, proxyKey := frontProxyCA.Issue(t, "front-proxy-client")
+	proxyCertFile, proxyKeyFile := filepath.Join(dir, "front-proxy-client.crt"), filepath.Join(dir, "front-proxy-client.key")
+	require.NoError(t, os.WriteFile(proxyCertFile, proxyCert, 0o600))
+	require.NoError(t, os.WriteFile(proxyKeyFile, proxyKey, 0o600))
+
+	etcdURL := startEtcd(t, bin, dir, logs)
+
+	c := &Cluster{CA: ca, EtcdURL: etcdURL}
+	startWithRetry(t, "kube-apiserver", func() (*process, func(context.Context) (bool, error)) {
+		port := freePort(t)
+		p := startProcess(t, logs, "kube-apiserver", filepath.Join(bin, "kube-apiserver"),
+			"--etcd-servers="+etcdURL,
+			"--bind-address=127.0.0.1", "--secure-port="+strconv.Itoa(port),
+			"--advertise-address=127.0.0.1", "--endpoint-reconciler-type=none",
+			"--tls-cert-file="+certFile, "--tls-private-key-file="+keyFile,
+			"--client-ca-file="+ca.File,
+			"--authorization-mode=Node,RBAC",
+			"--service-cluster-ip-range=10.96.0.0/16",
+			"--service-account-issuer=https://kubernetes.default.svc",
+			"--service-account-key-file="+saPub, "--service-account-signing-key-file="+saKey,
+			"--requestheader-client-ca-file="+frontProxyCA.File,
+			"--requestheader-allowed-names=front-proxy-client",
+			"--requestheader-username-headers=X-Remote-User",
+			"--requestheader-group-headers=X-Remote-Group",
+			"--requestheader-extra-headers-prefix=X-Remote-Extra-",
+			"--proxy-client-cert-file="+proxyCertFile, "--proxy-client-key-file="+proxyKeyFile,
+		)
+		certPEM, keyPEM := ca.Issue(t, "kubernetes-admin", "system:masters")
+		c.AdminConfig = &rest.Config{
+			Host:            "https://127.0.0.1:" + strconv.Itoa(port),
+			TLSClientConfig: rest.TLSClientConfig{CertData: certPEM, KeyData: keyPEM, CAData: ca.CertPEM()},
+			QPS:             -1,
+		}
+		kube, err := kubernetes.NewForConfig(c.AdminConfig)
+		require.NoError(t, err)
+		c.Kube = kube
+		return p, func(ctx context.Context) (bool, error) {
+			_, err := kube.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+			return err == nil, nil
+		}
+	})
+
+	c.AdminKubeconfig = c.writeKubeconfig(t, dir, "admin", "kubernetes-admin", "system:masters")
+	c.JobserverKubeconfig = c.writeKubeconfig(t, dir, "jobserver",
+		"system:serviceaccount:"+JobserverNamespace+":"+JobserverServiceAccount)
+	c.installJobserverRBAC(t)
+	return c
+}
+
+// CreateNamespace creates a namespace named after prefix, with the default
+// ServiceAccount the ServiceAccount admission plugin requires of pods
+// (there is no controller-manager to create it).
+func (c *Cluster) CreateNamespace(t testing.TB, prefix string) string {
+	t.Helper()
+	ctx := context.Background()
+	ns, err := c.Kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: prefix + "-"},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = c.Kube.CoreV1().ServiceAccounts(ns.Name).Create(ctx, &corev1.ServiceAccount{
+		ObjectMeta: metav1.ObjectMeta{Name: "default"},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	return ns.Name
+}
+
+func (c *Cluster) writeKubeconfig(t testing.TB, dir, name, user string, groups ...string) string {
+	t.Helper()
+	certPEM, keyPEM := c.CA.Issue(t, user, groups...)
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["cluster"] = &clientcmdapi.Cluster{Server: c.AdminConfig.Host, CertificateAuthorityData: c.CA.CertPEM()}
+	cfg.AuthInfos["user"] = &clientcmdapi.AuthInfo{ClientCertificateData: certPEM, ClientKeyData: keyPEM}
+	cfg.Contexts["default"] = &clientcmdapi.Context{Cluster: "cluster", AuthInfo: "user"}
+	cfg.CurrentContext = "default"
+	file := filepath.Join(dir, name+".kubeconfig")
+	require.NoError(t, clientcmd.WriteToFile(*cfg, file))
+	return file
+}
+
+// installJobserverRBAC creates jobserver's namespace and applies
+// artifacts/deploy/base/rbac.yaml, then waits for the
+// kube-system/extension-apiserver-authentication ConfigMap that delegated
+// authentication reads.
+func (c *Cluster) installJobserverRBAC(t testing.TB) {
+	t.Helper()
+	ctx := context.Background()
+	_, err := c.Kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{
+		ObjectMeta: metav1.ObjectMeta{Name: JobserverNamespace},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+
+	data, err := os.ReadFile(filepath.Join(repoRoot(), "artifacts", "deploy", "base", "rbac.yaml"))
+	require.NoError(t, err)
+	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	for {
+		doc, err := reader.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err)
+		if len(bytes.TrimSpace(doc)) == 0 {
+			continue
+		}
+		obj, _, err := scheme.Codecs.UniversalDeserializer().Decode(doc, nil, nil)
+		require.NoError(t, err)
+		switch o := obj.(type) {
+		case *rbacv1.ClusterRole:
+			_, err = c.Kube.RbacV1().ClusterRoles().Create(ctx, o, metav1.CreateOptions{})
+		case *rbacv1.ClusterRoleBinding:
+			_, err = c.Kube.RbacV1().ClusterRoleBindings().Create(ctx, o, metav1.CreateOptions{})
+		case *rbacv1.Role:
+			_, err = c.Kube.RbacV1().Roles(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
+		case *rbacv1.RoleBinding:
+			_, err = c.Kube.RbacV1().RoleBindings(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
+		default:
+			t.Fatalf("rbac.yaml: unexpected object %T", obj)
+		}
+		require.NoError(t, err)
+	}
+
+	require.NoError(t, wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true,
+		func(ctx context.Context) (bool, error) {
+			_, err := c.Kube.CoreV1().ConfigMaps("kube-system").Get(ctx, "extension-apiserver-authentication", metav1.GetOptions{})
+			return err == nil, nil
+		}), "kube-apiserver did not publish kube-system/extension-apiserver-authentication")
+}
+
+// startEtcd starts the etcd binary with its data in dir and returns its
+// client URL.
+func startEtcd(t testing.TB, bin, dir string, logs *processLogs) string {
+	t.Helper()
+	var url string
+	startWithRetry(t, "etcd", func() (*process, func(context.Context) (bool, error)) {
+		client, peer := freePort(t), freePort(t)
+		url = "http://127.0.0.1:" + strconv.Itoa(client)
+		peerURL := "http://127.0.0.1:" + strconv.Itoa(peer)
+		dataDir, err := os.MkdirTemp(dir, "etcd-")
+		require.NoError(t, err)
+		p := startProcess(t, logs, "etcd", filepath.Join(bin, "etcd"),
+			"--name=default", "--data-dir="+dataDir,
+			"--listen-client-urls="+url, "--advertise-client-urls="+url,
+			"--listen-peer-urls="+peerURL, "--initial-advertise-peer-urls="+peerURL,
+			"--initial-cluster=default="+peerURL,
+			"--unsafe-no-fsync", "--log-level=warn",
+		)
+		return p, func(ctx context.Context) (bool, error) {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/health", nil)
+			if err != nil {
+				return false, err
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return false, nil
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode == http.StatusOK && strings.Contains(string(body), `"health":"true"`), nil
+		}
+	})
+	return url
+}
+
+// startWithRetry starts a process and waits until ready says so. A
+// process that exits during start-up (most likely a port another process
+// took between freePort and its bind) is started again, twice at most.
+func startWithRetry(t testing.TB, what string, start func() (*process, func(context.Context) (bool, error))) {
+	t.Helper()
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		p, ready := start()
+		err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 2*time.Minute, true,
+			func(ctx context.Context) (bool, error) {
+				if p.hasExited() {
+					return false, fmt.Errorf("%s exited during start-up: %v", what, p.exitErr())
+				}
+				return ready(ctx)
+			})
+		if err == nil {
+			return
+		}
+		lastErr = err
+		p.stop()
+		if !p.hasExited() {
+			break // it runs but never became ready: no point retrying
+		}
+	}
+	t.Fatalf("starting %s: %v", what, lastErr)
+}
+
+// toolsDir returns the directory with the pinned kube-apiserver and etcd
+// binaries, building them with hack/build-tools.sh when missing.
+func toolsDir(t testing.TB) string {
+	t.Helper()
+	dir := filepath.Join(repoRoot(), "_output", "bin")
+	if fileExists(filepath.Join(dir, "kube-apiserver")) && fileExists(filepath.Join(dir, "etcd")) {
+		return dir
+	}
+	t.Logf("building kube-apiserver and etcd into %s (hack/build-tools.sh)", dir)
+	cmd := exec.Command(filepath.Join(repoRoot(), "hack", "build-tools.sh"), "kube-apiserver", "etcd")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "hack/build-tools.sh kube-apiserver etcd:\n%s", out)
+	return dir
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// repoRoot is the module root, found from this file's location.
+func repoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "..")
+}
+
+// freePort returns a loopback TCP port that was free a moment ago.
+func freePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// --- processes ------------------------------------------------------------
+
+// process is a child process whose output goes to a log file.
+type process struct {
+	name   string
+	cmd    *exec.Cmd
+	exited chan struct{}
+	err    error
+}
+
+// processLogs keeps the log files of a cluster's processes, to show on
+// failure.
+type processLogs struct {
+	dir   string
+	mu    sync.Mutex
+	files []string
+}
+
+func (l *processLogs) create(t testing.TB, name string) *os.File {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f, err := os.Create(filepath.Join(l.dir, fmt.Sprintf("%s-%d.log", name, len(l.files))))
+	require.NoError(t, err)
+	l.files = append(l.files, f.Name())
+	return f
+}
+
+// dump logs the last lines of every process log.
+func (l *processLogs) dump(t testing.TB) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, f := range l.files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+		if len(lines) > 40 {
+			lines = lines[len(lines)-40:]
+		}
+		t.Logf("--- last lines of %s:\n%s", filepath.Base(f), strings.Join(lines, "\n"))
+	}
+}
+
+// startProcess starts bin with args; it is stopped when the test ends and
+// killed if the test binary dies first.
+func startProcess(t testing.TB, logs *processLogs, name, bin string, args ...string) *process {
+	t.Helper()
+	out := logs.create(t, name)
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	require.NoError(t, cmd.Start(), "starting %s", name)
+	p := &process{name: name, cmd: cmd, exited: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		out.Close()
+		close(p.exited)
+	}()
+	t.Cleanup(p.stop)
+	return p
+}
+
+func (p *process) hasExited() bool {
+	select {
+	case <-p.exited:
+		return true
+	default:
+		return false
+	}
+}
+
+func (p *process) exitErr() error {
+	<-p.exited
+	return p.err
+}
+
+// stop sends SIGTERM, and SIGKILL if the process has not exited 20 seconds
+// later; it returns once the process is gone.
+func (p *process) stop() {
+	if p.hasExited() {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(20 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+	}
+}
+
+// --- jobserver against the cluster ------------------------------------------
+
+// clusterArgs are the flags that point jobserver at the cluster for
+// delegated authentication and authorization, admission and the controller.
+func (c *Cluster) clusterArgs() []string {
+	return []string{
+		"--kubeconfig=" + c.JobserverKubeconfig,
+		"--authentication-kubeconfig=" + c.JobserverKubeconfig,
+		"--authorization-kubeconfig=" + c.JobserverKubeconfig,
+	}
+}
