@@ -1,0 +1,203 @@
+/*
+Copyright The jobserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package apiserver
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	clienttesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	"k8s.io/utils/ptr"
+)
+
+func testLeaderElection(identity string) *LeaderElectionConfig {
+	return &LeaderElectionConfig{
+		Namespace: "jobserver-system", Name: LeaderElectionLeaseName, Identity: identity,
+		LeaseDuration: 2 * time.Second, RenewDeadline: time.Second, RetryPeriod: 100 * time.Millisecond,
+	}
+}
+
+// newLeaseClient is a fake clientset whose Lease updates carry
+// resourceVersion preconditions as a real server's do (the fake's own
+// tracker ignores them), so a replica that lost the Lease cannot
+// overwrite it.
+func newLeaseClient() *fake.Clientset {
+	client := fake.NewClientset()
+	leases := coordinationv1.SchemeGroupVersion.WithResource("leases")
+	client.PrependReactor("create", "leases", func(action clienttesting.Action) (bool, runtime.Object, error) {
+		action.(clienttesting.CreateAction).GetObject().(*coordinationv1.Lease).ResourceVersion = "1"
+		return false, nil, nil
+	})
+	client.PrependReactor("update", "leases", func(action clienttesting.Action) (bool, runtime.Object, error) {
+		lease := action.(clienttesting.UpdateAction).GetObject().(*coordinationv1.Lease)
+		current, err := client.Tracker().Get(leases, lease.Namespace, lease.Name)
+		if err != nil {
+			return true, nil, err
+		}
+		rv := current.(*coordinationv1.Lease).ResourceVersion
+		if lease.ResourceVersion != rv {
+			return true, nil, apierrors.NewConflict(leases.GroupResource(), lease.Name, errors.New("stale resourceVersion"))
+		}
+		n, _ := strconv.Atoi(rv)
+		lease.ResourceVersion = strconv.Itoa(n + 1)
+		return false, nil, nil
+	})
+	return client
+}
+
+func leaseLock(client *fake.Clientset, cfg *LeaderElectionConfig) *resourcelock.LeaseLock {
+	return &resourcelock.LeaseLock{
+		LeaseMeta:  metav1.ObjectMeta{Namespace: cfg.Namespace, Name: cfg.Name},
+		Client:     client.CoordinationV1(),
+		LockConfig: resourcelock.ResourceLockConfig{Identity: cfg.Identity},
+	}
+}
+
+func holder(t *testing.T, client *fake.Clientset) string {
+	t.Helper()
+	lease, err := client.CoordinationV1().Leases("jobserver-system").Get(context.Background(), LeaderElectionLeaseName, metav1.GetOptions{})
+	require.NoError(t, err)
+	return ptr.Deref(lease.Spec.HolderIdentity, "")
+}
+
+// startElection runs runWithLeaderElection in the background.
+func startElection(ctx context.Context, client *fake.Clientset, cfg *LeaderElectionConfig, run func(context.Context) error) <-chan error {
+	done := make(chan error, 1)
+	go func() { done <- runWithLeaderElection(ctx, leaseLock(client, cfg), cfg, run) }()
+	return done
+}
+
+func TestLeaderElectionShutdownStopsRunThenReleases(t *testing.T) {
+	client := newLeaseClient()
+	cfg := testLeaderElection("a")
+	ctx, cancel := context.WithCancel(context.Background())
+	started := make(chan struct{})
+	var holderWhenStopped atomic.Value
+	done := startElection(ctx, client, cfg, func(ctx context.Context) error {
+		close(started)
+		<-ctx.Done()
+		holderWhenStopped.Store(holder(t, client))
+		return nil
+	})
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not start")
+	}
+	assert.Equal(t, "a", holder(t, client))
+
+	cancel()
+	select {
+	case err := <-done:
+		assert.NoError(t, err, "a shutdown is not an error")
+	case <-time.After(10 * time.Second):
+		t.Fatal("runWithLeaderElection did not return")
+	}
+	assert.Equal(t, "a", holderWhenStopped.Load(), "the Lease is held until run has returned")
+	assert.Empty(t, holder(t, client), "then released, for a standby to take over at once")
+}
+
+func TestLeaderElectionLostLeaseEndsRun(t *testing.T) {
+	client := newLeaseClient()
+	cfg := testLeaderElection("a")
+	started := make(chan struct{})
+	var runStopped atomic.Bool
+	done := startElection(context.Background(), client, cfg, func(ctx context.Context) error {
+		close(started)
+		<-ctx.Done()
+		runStopped.Store(true)
+		return nil
+	})
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not start")
+	}
+
+	// Another replica takes the Lease (as after a network partition).
+	lease, err := client.CoordinationV1().Leases("jobserver-system").Get(context.Background(), LeaderElectionLeaseName, metav1.GetOptions{})
+	require.NoError(t, err)
+	lease.Spec.HolderIdentity = ptr.To("b")
+	lease.Spec.LeaseDurationSeconds = ptr.To[int32](3600)
+	lease.Spec.RenewTime = &metav1.MicroTime{Time: time.Now()}
+	_, err = client.CoordinationV1().Leases("jobserver-system").Update(context.Background(), lease, metav1.UpdateOptions{})
+	require.NoError(t, err)
+
+	select {
+	case err := <-done:
+		assert.True(t, errors.Is(err, ErrLeaderElectionLost), "got %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("runWithLeaderElection did not return after losing the Lease")
+	}
+	assert.True(t, runStopped.Load(), "run returned before runWithLeaderElection did")
+	assert.Equal(t, "b", holder(t, client))
+}
+
+func TestLeaderElectionStandbyDoesNotRun(t *testing.T) {
+	client := newLeaseClient()
+	leader := testLeaderElection("a")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	aStarted := make(chan struct{})
+	aDone := startElection(ctx, client, leader, func(ctx context.Context) error {
+		close(aStarted)
+		<-ctx.Done()
+		return nil
+	})
+	<-aStarted
+
+	var bRuns atomic.Int32
+	bCtx, bCancel := context.WithCancel(context.Background())
+	bDone := startElection(bCtx, client, testLeaderElection("b"), func(ctx context.Context) error {
+		bRuns.Add(1)
+		<-ctx.Done()
+		return nil
+	})
+	assert.Never(t, func() bool { return bRuns.Load() > 0 }, 500*time.Millisecond, 50*time.Millisecond,
+		"the standby waits (several of its retry periods)")
+
+	cancel() // a shuts down and releases the Lease
+	require.NoError(t, <-aDone)
+	assert.Eventually(t, func() bool { return bRuns.Load() == 1 }, 10*time.Second, 50*time.Millisecond, "b takes over")
+	bCancel()
+	require.NoError(t, <-bDone)
+}
+
+func TestLeaderElectionRunFailureReleasesLease(t *testing.T) {
+	client := newLeaseClient()
+	boom := errors.New("caches never synced")
+	done := startElection(context.Background(), client, testLeaderElection("a"), func(context.Context) error { return boom })
+	select {
+	case err := <-done:
+		assert.True(t, errors.Is(err, boom), "got %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("runWithLeaderElection did not return")
+	}
+	assert.Empty(t, holder(t, client))
+}
