@@ -18,8 +18,9 @@ for ((i = ${#LOCAL_COMPONENTS[@]} - 1; i >= 0; i--)); do
   [[ -e "${pidfile}" ]] || continue
   read -r pid bin <"${pidfile}"
   # Only signal the process if it still is the binary we started (a PID can
-  # be reused after a reboot).
-  if [[ "$(readlink -f "/proc/${pid}/exe" 2>/dev/null)" == "$(readlink -f "${bin}")" ]]; then
+  # be reused after a reboot). A binary rebuilt since shows as "(deleted)".
+  exe="$(readlink "/proc/${pid}/exe" 2>/dev/null || true)"
+  if [[ "${exe% (deleted)}" == "$(readlink -f "${bin}")" ]]; then
     kill -TERM "${pid}" 2>/dev/null || true
     for _ in $(seq 1 100); do
       kill -0 "${pid}" 2>/dev/null || break

@@ -29,7 +29,6 @@ import (
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/jobserver-dev/jobserver/test/e2e/framework"
 )
 
 const jobs = "jobs.batch.jobserver.dev"
@@ -214,40 +213,22 @@ func TestGetWatch(t *testing.T) {
 
 func TestWaitForConditionAndDelete(t *testing.T) {
 	ns := cluster.Namespace(t)
-	out, err := apply(t, jobYAML("waited", "  suspend: true\n"), "-n", ns)
+	// The controller runs it: one Pod that succeeds after 3 seconds.
+	job := strings.Replace(jobYAML("waited", ""), `["sleep", "30"]`, `["sleep", "3"]`, 1)
+	out, err := apply(t, job, "-n", ns)
 	require.NoError(t, err, out)
 
-	// Mark the Job complete through /status (as a controller would).
-	waitDone := make(chan error, 1)
-	go func() {
-		_, err := cluster.Run("wait", "--for=condition=complete", "--timeout=60s", jobs+"/waited", "-n", ns)
-		waitDone <- err
-	}()
-	now := time.Now().UTC().Format(time.RFC3339)
-	status := fmt.Sprintf(`{"status":{"startTime":%q,"completionTime":%q,"succeeded":1,"conditions":[`+
-		`{"type":"SuccessCriteriaMet","status":"True","reason":"CompletionsReached","lastTransitionTime":%q},`+
-		`{"type":"Complete","status":"True","reason":"CompletionsReached","lastTransitionTime":%q}]}}`, now, now, now, now)
-	// The suspended Job's spec must allow a completion: resume it first.
-	cluster.MustRun(t, "patch", jobs, "waited", "-n", ns, "--type=merge", "-p", `{"spec":{"suspend":false}}`)
-	framework.Eventually(t, time.Minute, "the status patch", func(ctx context.Context) (bool, error) {
-		_, err := cluster.Run("patch", jobs, "waited", "-n", ns, "--subresource=status", "--type=merge", "-p", status)
-		return err == nil, err
-	})
-	select {
-	case err := <-waitDone:
-		require.NoError(t, err)
-	case <-time.After(90 * time.Second):
-		t.Fatal("kubectl wait --for=condition=complete did not return")
-	}
+	_, err = cluster.Run("wait", "--for=condition=complete", "--timeout=120s", jobs+"/waited", "-n", ns)
+	require.NoError(t, err)
 	out = cluster.MustRun(t, "get", jobs, "waited", "-n", ns, "--no-headers")
 	assert.Equal(t, []string{"waited", "Complete", "1/1"}, strings.Fields(out)[:3])
 
+	waitDone := make(chan error, 1)
 	go func() {
 		_, err := cluster.Run("wait", "--for=delete", "--timeout=60s", jobs+"/waited", "-n", ns)
 		waitDone <- err
 	}()
-	time.Sleep(500 * time.Millisecond) // let kubectl wait start watching
-	cluster.MustRun(t, "delete", jobs, "waited", "-n", ns)
+	cluster.MustRun(t, "delete", jobs, "waited", "-n", ns, "--wait=false")
 	select {
 	case err := <-waitDone:
 		require.NoError(t, err)
