@@ -162,7 +162,10 @@ func TestHighAvailability(t *testing.T) {
 		r.jobs = clientset.NewForConfigOrDie(cfg)
 		r.raw = clientset.NewForConfigOrDie(cfg).Discovery().RESTClient()
 		replicas = append(replicas, r)
-		t.Cleanup(func() { stopProcess(r.cmd, syscall.SIGTERM); _ = os.Remove(filepath.Join(cluster.LocalDir, "run", "jobserver-"+r.name+".pid")) })
+		t.Cleanup(func() {
+			stopProcess(r.cmd, syscall.SIGTERM)
+			_ = os.Remove(filepath.Join(cluster.LocalDir, "run", "jobserver-"+r.name+".pid"))
+		})
 	}
 	for _, r := range replicas {
 		framework.Eventually(t, 2*time.Minute, r.name+" to be ready", func(ctx context.Context) (bool, error) {
