@@ -167,6 +167,11 @@ func (o *Options) Config() (*Config, error) {
 	serverConfig.OpenAPIV3Config.Info.Version = "v1"
 	serverConfig.FeatureGate = utilfeature.DefaultFeatureGate
 	serverConfig.EffectiveVersion = compatibility.DefaultBuildEffectiveVersion()
+	// On shutdown, drain the short requests, then give the long-running
+	// ones (watches kube-apiserver proxies for its controllers and clients)
+	// 2 s instead of the request timeout (60 s): clients re-establish their
+	// watches at the other replica, and a restart is quick.
+	serverConfig.ShutdownSendRetryAfter = true
 
 	if err := o.Recommended.ApplyTo(serverConfig); err != nil {
 		return nil, err
