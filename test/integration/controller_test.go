@@ -160,7 +160,8 @@ func activePods(pods []corev1.Pod) []corev1.Pod {
 	return out
 }
 
-// waitPods waits until the Job has exactly n active pods and returns them.
+// waitActivePods waits until the Job has exactly n active pods and returns
+// them.
 func (j *jobTest) waitActivePods(ctx context.Context, job *batchv1.Job, n int) []corev1.Pod {
 	j.t.Helper()
 	var active []corev1.Pod
@@ -582,9 +583,15 @@ func testSuspendResume(t *testing.T, env *controllerEnv) {
 
 // testOrphanedPodReleased: a Job deleted with orphan propagation leaves
 // its pods behind; the controller removes their tracking finalizer so they
-// do not hang in Terminating.
+// do not hang in Terminating. A pod without the ownership label is not the
+// controller's (its informer does not even list it), finalizer or not.
 func testOrphanedPodReleased(t *testing.T, env *controllerEnv) {
 	ctx, jt := env.setup(t, "orphan")
+	foreign, err := jt.kube.CoreV1().Pods(jt.ns).Create(ctx, &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "foreign", Finalizers: []string{batch.JobTrackingFinalizer}},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "main", Image: "busybox"}}},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
 	job := jt.create(ctx, newJob("abandoned"))
 	pod := jt.waitActivePods(ctx, job, 1)[0]
 	require.NoError(t, jt.jobs.BatchV1().Jobs(jt.ns).Delete(ctx, job.Name, metav1.DeleteOptions{
@@ -593,8 +600,12 @@ func testOrphanedPodReleased(t *testing.T, env *controllerEnv) {
 	jt.waitFinalizerRemoved(ctx, pod.Name)
 	// The pod itself stays (there is no garbage collector here, and the
 	// Job orphaned it anyway): only the finalizer went.
-	_, err := jt.kube.CoreV1().Pods(jt.ns).Get(ctx, pod.Name, metav1.GetOptions{})
+	_, err = jt.kube.CoreV1().Pods(jt.ns).Get(ctx, pod.Name, metav1.GetOptions{})
 	assert.NoError(t, err)
+
+	foreign, err = jt.kube.CoreV1().Pods(jt.ns).Get(ctx, foreign.Name, metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{batch.JobTrackingFinalizer}, foreign.Finalizers, "a pod without the ownership label is left alone")
 }
 
 // testControllerMetrics: the controller's metrics are on jobserver's

@@ -79,10 +79,13 @@ func (c *Controller) sync(ctx context.Context, key string) (err error) {
 		return err
 	}
 	job := c.freshestJob(key, shared)
+	// Expectations first, pods second: a pod that satisfied an
+	// expectation is in the cache before the list is taken.
 	exp := c.expectations.state(key, job.UID, c.lookupPod(ns))
+	pods := c.podsForJob(job)
 	d := Decide(Input{
 		Job:                       job,
-		Pods:                      c.podsForJob(job),
+		Pods:                      pods,
 		Now:                       c.clock.Now(),
 		Backoff:                   c.backoffRecord(key, job.UID),
 		ExpectedFinalizerRemovals: exp.finalizerRemovals,
