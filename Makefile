@@ -32,7 +32,8 @@ test-unit: ## Unit tests (no network).
 	go test -count=1 $(GO_PACKAGES)
 
 .PHONY: test-integration
-test-integration: ## Integration tests: real etcd and jobserver in-process, on loopback.
+test-integration: ## Integration tests: real etcd (+ kube-apiserver for the controller) and jobserver in-process, on loopback.
+	hack/build-tools.sh etcd kube-apiserver
 	go test -count=1 -timeout $(TEST_TIMEOUT) ./test/integration/...
 
 .PHONY: test-e2e
