@@ -274,9 +274,16 @@ func (r *controllerRunner) run(ctx context.Context, jobClient versioned.Interfac
 		logger.Info("Leader election is off; running the Job controller")
 		return runController(ctx)
 	}
+	// The Lease gets a client of its own, with its own rate limiter, so a
+	// busy controller's pod and event calls never delay a renewal past the
+	// renew deadline (as kube-controller-manager does).
+	leaseClient, err := kubernetes.NewForConfig(rest.AddUserAgent(rest.CopyConfig(r.config.KubeConfig), "leader-election"))
+	if err != nil {
+		return fmt.Errorf("creating the leader election client: %w", err)
+	}
 	lock := &resourcelock.LeaseLock{
 		LeaseMeta:  metav1.ObjectMeta{Namespace: le.Namespace, Name: le.Name},
-		Client:     kubeClient.CoordinationV1(),
+		Client:     leaseClient.CoordinationV1(),
 		LockConfig: resourcelock.ResourceLockConfig{Identity: le.Identity},
 	}
 	return runWithLeaderElection(ctx, lock, le, runController)

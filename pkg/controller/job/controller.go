@@ -18,7 +18,6 @@ package job
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -56,6 +55,8 @@ const (
 	// a key whose sync failed.
 	DefaultJobAPIBackoff = time.Second
 	MaxJobAPIBackoff     = time.Minute
+	// cacheSyncTimeout bounds the wait for the first LIST of Jobs and Pods.
+	cacheSyncTimeout = 2 * time.Minute
 
 	// jobUIDIndex indexes pods by the ownership label, i.e. by Job UID.
 	jobUIDIndex = "jobUID"
@@ -225,8 +226,12 @@ func (c *Controller) Run(ctx context.Context, workers int) error {
 	}()
 
 	logger.Info("Starting the Job controller", "workers", workers)
-	if !cache.WaitForNamedCacheSyncWithContext(ctx, c.jobSynced, c.podSynced) {
-		return errors.New("the Job controller's caches did not sync before it was stopped")
+	// A leader whose caches cannot sync (no RBAC for pods, the loopback
+	// failing) must give the Lease up rather than hold it doing nothing.
+	syncCtx, cancelSync := context.WithTimeout(ctx, cacheSyncTimeout)
+	defer cancelSync()
+	if !cache.WaitForNamedCacheSyncWithContext(syncCtx, c.jobSynced, c.podSynced) {
+		return fmt.Errorf("the Job controller's caches did not sync within %v", cacheSyncTimeout)
 	}
 	for range workers {
 		wg.Go(func() { wait.UntilWithContext(ctx, c.worker, time.Second) })
