@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/klog/v2"
@@ -74,12 +75,16 @@ func runWithLeaderElection(ctx context.Context, lock resourcelock.Interface, cfg
 		runErr   error
 	)
 	elector, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
-		Lock:            lock,
-		Name:            cfg.Name,
-		LeaseDuration:   cfg.LeaseDuration,
-		RenewDeadline:   cfg.RenewDeadline,
-		RetryPeriod:     cfg.RetryPeriod,
-		ReleaseOnCancel: true,
+		Lock:          lock,
+		Name:          cfg.Name,
+		LeaseDuration: cfg.LeaseDuration,
+		RenewDeadline: cfg.RenewDeadline,
+		RetryPeriod:   cfg.RetryPeriod,
+		// Never released by the elector: on a lost renewal it would free the
+		// Lease before run's context is cancelled, letting another replica
+		// start while this controller still acts. Released below, by us,
+		// once run has returned.
+		ReleaseOnCancel: false,
 		Callbacks: leaderelection.LeaderCallbacks{
 			OnStartedLeading: func(leading context.Context) {
 				mu.Lock()
@@ -134,18 +139,46 @@ func runWithLeaderElection(ctx context.Context, lock resourcelock.Interface, cfg
 	case <-ctx.Done():
 		waitRun() // ctx cancels run
 		stopElector()
-		<-electorDone // releases the Lease
+		<-electorDone
+		releaseLease(ctx, lock, cfg.Identity)
 		return nil
 	case <-electorDone:
 		waitRun() // the elector cancelled run's context
 		if ctx.Err() != nil {
+			releaseLease(ctx, lock, cfg.Identity)
 			return nil
 		}
 		mu.Lock()
 		defer mu.Unlock()
 		if runErr != nil {
+			releaseLease(ctx, lock, cfg.Identity)
 			return runErr
 		}
 		return ErrLeaderElectionLost
 	}
+}
+
+// releaseLease gives the Lease up if this replica still holds it, as
+// client-go's elector would (holder cleared, 1 s duration), so a standby
+// takes over without waiting for it to expire. Call it only once this
+// replica's controller has stopped.
+func releaseLease(ctx context.Context, lock resourcelock.Interface, identity string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	logger := klog.FromContext(ctx)
+	record, _, err := lock.Get(ctx)
+	if err != nil || record.HolderIdentity != identity {
+		return
+	}
+	now := metav1.NewTime(time.Now())
+	if err := lock.Update(ctx, resourcelock.LeaderElectionRecord{
+		LeaderTransitions:    record.LeaderTransitions,
+		LeaseDurationSeconds: 1,
+		RenewTime:            now,
+		AcquireTime:          now,
+	}); err != nil {
+		logger.Error(err, "Releasing the Lease failed; it expires on its own", "lease", lock.Describe())
+		return
+	}
+	logger.Info("Released the Lease", "lease", lock.Describe())
 }
