@@ -53,15 +53,6 @@ type outcome struct {
 // between the two runs.
 var podName = regexp.MustCompile(`pod [a-z0-9-]+/[a-z0-9-]+`)
 
-func conditionsOf(types, statuses, reasons, messages []string) []string {
-	var out []string
-	for i := range types {
-		out = append(out, fmt.Sprintf("%s=%s %s: %s", types[i], statuses[i], reasons[i], podName.ReplaceAllString(messages[i], "pod <ns>/<pod>")))
-	}
-	sort.Strings(out)
-	return out
-}
-
 func createdPods(t *testing.T, ns string, uid string) int {
 	t.Helper()
 	list, err := cluster.Kube.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{
@@ -76,67 +67,75 @@ func createdPods(t *testing.T, ns string, uid string) int {
 	return n
 }
 
-func finished(types, statuses []string) bool {
-	for i := range types {
-		if (types[i] == "Complete" || types[i] == "Failed") && statuses[i] == "True" {
-			return true
-		}
+// outcomeOf reads a Job's outcome and whether it is finished.
+func outcomeOf(job *batchv1.Job) (outcome, bool) {
+	o := outcome{Succeeded: job.Status.Succeeded, Failed: job.Status.Failed,
+		CompletedIndexes: job.Status.CompletedIndexes, FailedIndexes: ptr.Deref(job.Status.FailedIndexes, "")}
+	done := false
+	for _, c := range job.Status.Conditions {
+		o.Conditions = append(o.Conditions, fmt.Sprintf("%s=%s %s: %s", c.Type, c.Status, c.Reason,
+			podName.ReplaceAllString(c.Message, "pod <ns>/<pod>")))
+		done = done || ((c.Type == batchv1.JobComplete || c.Type == batchv1.JobFailed) && c.Status == corev1.ConditionTrue)
 	}
-	return false
+	sort.Strings(o.Conditions)
+	return o, done
 }
 
-// runBuiltin runs spec as a batch/v1 Job and returns its outcome.
-func runBuiltin(t *testing.T, spec batchv1.JobSpec) outcome {
-	ns := cluster.Namespace(t)
-	var upstreamSpec upstreambatchv1.JobSpec
-	raw, err := json.Marshal(spec)
-	require.NoError(t, err)
-	require.NoError(t, json.Unmarshal(raw, &upstreamSpec))
-	job, err := cluster.Kube.BatchV1().Jobs(ns).Create(context.Background(),
-		&upstreambatchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "diff"}, Spec: upstreamSpec}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	var o outcome
-	framework.Eventually(t, 4*time.Minute, "the built-in Job to finish", func(ctx context.Context) (bool, error) {
-		job, err = cluster.Kube.BatchV1().Jobs(ns).Get(ctx, "diff", metav1.GetOptions{})
-		if err != nil {
+// waitOutcome polls get until the Job is finished and returns its outcome.
+func waitOutcome(t *testing.T, ns, what string, get func(ctx context.Context) (*batchv1.Job, error)) outcome {
+	t.Helper()
+	var (
+		o   outcome
+		job *batchv1.Job
+	)
+	framework.Eventually(t, 4*time.Minute, what+" to finish", func(ctx context.Context) (bool, error) {
+		var err error
+		if job, err = get(ctx); err != nil {
 			return false, err
 		}
-		var types, statuses, reasons, messages []string
-		for _, c := range job.Status.Conditions {
-			types, statuses = append(types, string(c.Type)), append(statuses, string(c.Status))
-			reasons, messages = append(reasons, c.Reason), append(messages, c.Message)
-		}
-		o = outcome{Conditions: conditionsOf(types, statuses, reasons, messages), Succeeded: job.Status.Succeeded,
-			Failed: job.Status.Failed, CompletedIndexes: job.Status.CompletedIndexes, FailedIndexes: ptr.Deref(job.Status.FailedIndexes, "")}
-		return finished(types, statuses), nil
+		var done bool
+		o, done = outcomeOf(job)
+		return done, nil
 	})
 	o.PodsCreated = createdPods(t, ns, string(job.UID))
 	return o
+}
+
+// runBuiltin runs spec as a batch/v1 Job and returns its outcome. Both
+// APIs have the same JSON, so the spec and status convert through it.
+func runBuiltin(t *testing.T, spec batchv1.JobSpec) outcome {
+	ns := cluster.Namespace(t)
+	builtin := &upstreambatchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "diff"}}
+	convertJSON(t, spec, &builtin.Spec)
+	_, err := cluster.Kube.BatchV1().Jobs(ns).Create(context.Background(), builtin, metav1.CreateOptions{})
+	require.NoError(t, err)
+	return waitOutcome(t, ns, "the built-in Job", func(ctx context.Context) (*batchv1.Job, error) {
+		got, err := cluster.Kube.BatchV1().Jobs(ns).Get(ctx, "diff", metav1.GetOptions{})
+		if err != nil {
+			return nil, err
+		}
+		job := &batchv1.Job{}
+		convertJSON(t, got, job)
+		return job, nil
+	})
 }
 
 // runJobserver runs spec as a batch.jobserver.dev/v1 Job and returns its outcome.
 func runJobserver(t *testing.T, spec batchv1.JobSpec) outcome {
 	ns := cluster.Namespace(t)
-	job, err := cluster.Jobs.BatchV1().Jobs(ns).Create(context.Background(),
+	_, err := cluster.Jobs.BatchV1().Jobs(ns).Create(context.Background(),
 		&batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "diff"}, Spec: spec}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	var o outcome
-	framework.Eventually(t, 4*time.Minute, "the jobserver Job to finish", func(ctx context.Context) (bool, error) {
-		job, err = cluster.Jobs.BatchV1().Jobs(ns).Get(ctx, "diff", metav1.GetOptions{})
-		if err != nil {
-			return false, err
-		}
-		var types, statuses, reasons, messages []string
-		for _, c := range job.Status.Conditions {
-			types, statuses = append(types, string(c.Type)), append(statuses, string(c.Status))
-			reasons, messages = append(reasons, c.Reason), append(messages, c.Message)
-		}
-		o = outcome{Conditions: conditionsOf(types, statuses, reasons, messages), Succeeded: job.Status.Succeeded,
-			Failed: job.Status.Failed, CompletedIndexes: job.Status.CompletedIndexes, FailedIndexes: ptr.Deref(job.Status.FailedIndexes, "")}
-		return finished(types, statuses), nil
+	return waitOutcome(t, ns, "the jobserver Job", func(ctx context.Context) (*batchv1.Job, error) {
+		return cluster.Jobs.BatchV1().Jobs(ns).Get(ctx, "diff", metav1.GetOptions{})
 	})
-	o.PodsCreated = createdPods(t, ns, string(job.UID))
-	return o
+}
+
+func convertJSON(t *testing.T, in, out any) {
+	t.Helper()
+	raw, err := json.Marshal(in)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(raw, out))
 }
 
 func simTemplate(policy corev1.RestartPolicy, annotations map[string]string, command ...string) corev1.PodTemplateSpec {
