@@ -50,7 +50,8 @@ func testParallelJobWithoutCompletions(t *testing.T, env *controllerEnv) {
 		return j.Status.Succeeded == 1 && j.Status.Active == 2
 	})
 	// No replacement for the succeeded Pod, and no condition yet.
-	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 3*time.Second, true, func(ctx context.Context) (bool, error) {
+	// (The listing uses the test's ctx: the poll's own ends mid-request.)
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 3*time.Second, true, func(context.Context) (bool, error) {
 		return len(activePods(jt.pods(ctx, job))) != 2, nil
 	})
 	require.ErrorIs(t, err, context.DeadlineExceeded, "the other two Pods keep running, no new one")
