@@ -145,8 +145,17 @@ func TestHighAvailability(t *testing.T) {
 	t.Cleanup(func() {
 		// Bring the cluster's own jobserver back for the other tests.
 		startProcess(t, "jobserver", mainArgs)
-		framework.Eventually(t, 2*time.Minute, "the APIService to be available again", func(context.Context) (bool, error) {
-			_, err := cluster.Run("wait", "--for=condition=Available", "--timeout=5s", "apiservice/v1.batch.jobserver.dev")
+		// Available only means discovery answers; a freshly started
+		// jobserver may still be loading the front-proxy CA (requests then
+		// look anonymous) and the aggregator its OpenAPI. Wait for both.
+		framework.Eventually(t, 2*time.Minute, "the cluster's jobserver to serve again", func(context.Context) (bool, error) {
+			if _, err := cluster.Run("wait", "--for=condition=Available", "--timeout=5s", "apiservice/v1.batch.jobserver.dev"); err != nil {
+				return false, nil
+			}
+			if _, err := cluster.Run("get", jobs, "-A"); err != nil {
+				return false, nil
+			}
+			_, err := cluster.Run("explain", "jobs.spec", "--api-version=batch.jobserver.dev/v1")
 			return err == nil, nil
 		})
 	})
