@@ -76,6 +76,7 @@ func TestController(t *testing.T) {
 		t.Run("BackoffLimitExceeded", func(t *testing.T) { t.Parallel(); testBackoffLimitExceeded(t, env) })
 		t.Run("SuspendResume", func(t *testing.T) { t.Parallel(); testSuspendResume(t, env) })
 		t.Run("OrphanedPodReleased", func(t *testing.T) { t.Parallel(); testOrphanedPodReleased(t, env) })
+		t.Run("AdoptionAndRelease", func(t *testing.T) { t.Parallel(); testAdoptionAndRelease(t, env) })
 		t.Run("ParallelWithoutCompletions", func(t *testing.T) { t.Parallel(); testParallelJobWithoutCompletions(t, env) })
 		t.Run("ChangingParallelism", func(t *testing.T) { t.Parallel(); testChangingParallelism(t, env) })
 		t.Run("ActiveDeadline", func(t *testing.T) { t.Parallel(); testActiveDeadline(t, env) })

@@ -172,7 +172,10 @@ func NewController(ctx context.Context, cfg Config) (*Controller, error) {
 	c.jobSynced = jobInformer.HasSynced
 
 	podInformer := cfg.PodInformer.Informer()
-	if err := podInformer.AddIndexers(cache.Indexers{jobUIDIndex: indexByOwnershipLabel}); err != nil {
+	if err := podInformer.AddIndexers(cache.Indexers{
+		jobUIDIndex:    indexByOwnershipLabel,
+		ownerlessIndex: indexOwnerlessByNamespace,
+	}); err != nil {
 		return nil, fmt.Errorf("adding the pod index: %w", err)
 	}
 	if _, err := podInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -430,11 +433,23 @@ func (c *Controller) observe(pod *corev1.Pod, gone bool) {
 	}
 }
 
-// podChanged wakes the Job of pod, or queues the pod for finalizer release
-// when no live Job of this controller counts it.
+// podChanged wakes the Job that controls pod, or the Jobs that would adopt
+// it when it has no controller, or else queues the pod for finalizer
+// release.
 func (c *Controller) podChanged(pod *corev1.Pod) {
-	job := c.resolveJob(pod)
-	if job != nil && podBelongs(job, pod) {
+	if metav1.GetControllerOf(pod) == nil {
+		// An orphan: the Jobs whose selector matches it may adopt it
+		// (upstream addPod/updatePod).
+		if jobs := c.adoptingJobs(pod); len(jobs) > 0 {
+			for _, job := range jobs {
+				c.enqueueBatched(job)
+			}
+			return
+		}
+	}
+	if job := c.resolveJob(pod); job != nil {
+		// Its sync counts the pod, or releases it if it no longer matches
+		// the selector.
 		c.enqueueBatched(job)
 		return
 	}
@@ -485,5 +500,12 @@ func (c *Controller) deletePod(obj any) {
 	c.observe(pod, true)
 	if job := c.resolveJob(pod); job != nil {
 		c.enqueueBatched(job)
+	}
+	if hasTrackingFinalizer(pod) {
+		// The API server removes a pod only once its finalizers are gone:
+		// this one left the informer's label selector (someone removed the
+		// ownership label) or its last events were missed. The orphan
+		// worker reads it live and releases it if it still exists.
+		c.enqueueOrphan(pod)
 	}
 }

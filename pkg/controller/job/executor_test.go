@@ -432,6 +432,7 @@ func TestOrphanedPodsLoseTheFinalizer(t *testing.T) {
 		name        string
 		pod         *corev1.Pod
 		jobInAPI    bool
+		adopter     bool
 		wantRelease bool
 	}{
 		{name: "Job deleted", pod: newPod("a", corev1.PodRunning, owned()), wantRelease: true},
@@ -439,6 +440,8 @@ func TestOrphanedPodsLoseTheFinalizer(t *testing.T) {
 			func(p *corev1.Pod) { p.OwnerReferences = nil }), wantRelease: true},
 		{name: "Job still in the API, cache lagging", pod: newPod("a", corev1.PodRunning, owned()), jobInAPI: true},
 		{name: "controlled by something else", pod: newPod("a", corev1.PodRunning, owned(), otherOwner)},
+		{name: "no controller, another Job's selector matches (it adopts)", pod: newPod("a", corev1.PodRunning, owned(),
+			func(p *corev1.Pod) { p.OwnerReferences = nil; p.Labels["app"] = "x" }), adopter: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			job := newJob()
@@ -452,7 +455,19 @@ func TestOrphanedPodsLoseTheFinalizer(t *testing.T) {
 			if tc.pod.OwnerReferences != nil && tc.pod.OwnerReferences[0].Kind == "Job" {
 				require.Equal(t, 1, et.c.orphanQueue.Len(), "a sync that finds its Job gone queues the Job's pods")
 			}
+			if tc.adopter {
+				adopter := newJob(func(j *batchv1.Job) {
+					j.Name, j.UID = "adopter", "adopter-uid"
+					j.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "x"}}
+				})
+				require.NoError(t, et.jobIndexer.Add(adopter))
+			}
 			require.NoError(t, et.c.syncOrphanPod(ctx, "ns/a"))
+			if tc.adopter {
+				et.clock.Step(SyncJobBatchPeriod)
+				assert.Eventually(t, func() bool { return et.c.queue.Len() == 1 }, 10*time.Second, 10*time.Millisecond,
+					"the adopting Job is woken")
+			}
 
 			pod, err := et.kube.CoreV1().Pods("ns").Get(ctx, "a", metav1.GetOptions{})
 			require.NoError(t, err)
@@ -467,14 +482,14 @@ func TestOrphanedPodsLoseTheFinalizer(t *testing.T) {
 func TestRemoveFinalizerPatch(t *testing.T) {
 	pod := newPod("a", corev1.PodSucceeded)
 	pod.Finalizers = []string{"example.com/keep", batch.JobTrackingFinalizer}
-	patch, err := removeFinalizerPatch(pod)
+	patch, err := removeFinalizerPatch(pod, "")
 	require.NoError(t, err)
 	assert.JSONEq(t, `[
 		{"op":"test","path":"/metadata/uid","value":"uid-a"},
 		{"op":"test","path":"/metadata/finalizers/1","value":"batch.jobserver.dev/job-tracking"},
 		{"op":"remove","path":"/metadata/finalizers/1"}]`, string(patch))
 
-	patch, err = removeFinalizerPatch(newPod("b", corev1.PodSucceeded, noFinalizer()))
+	patch, err = removeFinalizerPatch(newPod("b", corev1.PodSucceeded, noFinalizer()), "")
 	require.NoError(t, err)
 	assert.Nil(t, patch)
 }
@@ -487,4 +502,67 @@ func countPrefix(ss []string, prefix string) int {
 		}
 	}
 	return n
+}
+
+func TestSyncAdoptsOrphansBeforeDeciding(t *testing.T) {
+	// A pod jobserver created for an earlier Job (ownership label of
+	// another UID), orphaned, matching this Job's selector: adopted and
+	// counted in the same sync, so no second pod is created.
+	orphan := newPod("a", corev1.PodRunning, func(p *corev1.Pod) { p.Labels[batch.PodOwnershipLabel] = "earlier-uid" })
+	ctx := context.Background()
+	et := newExecutorTest(t, newJob(), orphan)
+
+	require.NoError(t, et.c.sync(ctx, "ns/job"))
+	assert.Equal(t, []string{"get jobs job", "patch pods a", "update jobs/status job"},
+		slices.DeleteFunc(et.callsOf(""), func(c string) bool { return strings.HasPrefix(c, "list") || strings.HasPrefix(c, "watch") }),
+		"a live read of the Job, the adoption, then the status with the pod active")
+	pod, err := et.kube.CoreV1().Pods("ns").Get(ctx, "a", metav1.GetOptions{})
+	require.NoError(t, err)
+	ref := metav1.GetControllerOf(pod)
+	require.NotNil(t, ref)
+	assert.Equal(t, types.UID("job-uid"), ref.UID)
+	assert.Equal(t, "job-uid", pod.Labels[batch.PodOwnershipLabel])
+	assert.Equal(t, []string{batch.JobTrackingFinalizer}, pod.Finalizers, "merged, not duplicated")
+	job, err := et.jobs.BatchV1().Jobs("ns").Get(ctx, "job", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int32(1), job.Status.Active)
+
+	// Until the cache shows the adoption, the pod count is not managed.
+	st := et.c.expectations.state("ns/job", "job-uid", et.c.lookupPod("ns"))
+	assert.True(t, st.podsPending, "adoption awaited in the cache")
+	require.NoError(t, et.c.podIndexer.Update(pod))
+	st = et.c.expectations.state("ns/job", "job-uid", et.c.lookupPod("ns"))
+	assert.False(t, st.podsPending, "adoption seen")
+}
+
+func TestSyncDoesNotAdoptForAJobBeingDeleted(t *testing.T) {
+	orphan := newPod("a", corev1.PodRunning, func(p *corev1.Pod) { p.Labels[batch.PodOwnershipLabel] = "earlier-uid" })
+	ctx := context.Background()
+	job := newJob()
+	et := newExecutorTest(t, job, orphan)
+	// The API has the deletion; the cache does not show it yet.
+	deleting := job.DeepCopy()
+	deleting.DeletionTimestamp = ptr.To(metav1.NewTime(t0))
+	_, err := et.jobs.BatchV1().Jobs("ns").Update(ctx, deleting, metav1.UpdateOptions{})
+	require.NoError(t, err)
+
+	err = et.c.sync(ctx, "ns/job")
+	require.ErrorContains(t, err, "being deleted")
+	assert.Empty(t, et.callsOf("patch pods"), "nothing adopted")
+	assert.Empty(t, et.callsOf("create pods"), "nothing created while the pods are unclear")
+}
+
+func TestSyncReleasesPodsOutsideTheSelector(t *testing.T) {
+	// Relabelled out of the selector: the controller reference and the
+	// finalizer go, the pod stays, and the Job replaces it.
+	relabelled := newPod("a", corev1.PodRunning, owned(), func(p *corev1.Pod) { p.Labels[batch.ControllerUIDLabel] = "debug" })
+	ctx := context.Background()
+	et := newExecutorTest(t, newJob(), relabelled)
+
+	require.NoError(t, et.c.sync(ctx, "ns/job"))
+	pod, err := et.kube.CoreV1().Pods("ns").Get(ctx, "a", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Nil(t, metav1.GetControllerOf(pod), "controller reference removed")
+	assert.Empty(t, pod.Finalizers, "tracking finalizer removed")
+	assert.Len(t, et.callsOf("create pods"), 1, "replaced")
 }

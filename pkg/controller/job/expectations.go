@@ -21,8 +21,11 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
+
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch"
 )
 
 // ExpectationsTimeout is how long the executor waits for its pod cache to
@@ -42,6 +45,9 @@ const (
 	// expectFinalizerRemoval: the pod is gone or lacks the tracking
 	// finalizer.
 	expectFinalizerRemoval
+	// expectAdoption: the pod is gone or controlled by the Job and labelled
+	// with its UID (so the pod index lists it).
+	expectAdoption
 )
 
 type expectationKey struct {
@@ -166,18 +172,24 @@ func (e *expectations) observe(key string, pod *corev1.Pod, gone bool) {
 		je.deleted.Insert(pod.UID)
 	}
 	for k := range je.pending {
-		if k.uid == pod.UID && satisfied(k.kind, pod, gone) {
+		if k.uid == pod.UID && satisfied(k.kind, je.jobUID, pod, gone) {
 			delete(je.pending, k)
 		}
 	}
 }
 
-func satisfied(kind expectationKind, pod *corev1.Pod, gone bool) bool {
+func satisfied(kind expectationKind, jobUID types.UID, pod *corev1.Pod, gone bool) bool {
 	switch kind {
 	case expectCreate:
 		return true
 	case expectDelete:
 		return gone || pod.DeletionTimestamp != nil
+	case expectAdoption:
+		if gone {
+			return true
+		}
+		ref := metav1.GetControllerOf(pod)
+		return ref != nil && ref.UID == jobUID && pod.Labels[batch.PodOwnershipLabel] == string(jobUID)
 	default:
 		return gone || !hasTrackingFinalizer(pod)
 	}
@@ -185,7 +197,8 @@ func satisfied(kind expectationKind, pod *corev1.Pod, gone bool) bool {
 
 // expectationsState is what a sync learns from the expectations.
 type expectationsState struct {
-	// podsPending: creates or deletes the cache does not show yet.
+	// podsPending: creates, deletes or adoptions the cache does not show
+	// yet.
 	podsPending bool
 	// finalizerRemovals: pods whose finalizer removal the cache does not
 	// show yet.
@@ -220,7 +233,7 @@ func (e *expectations) state(key string, jobUID types.UID, lookup podLookup) exp
 		case k.kind == expectCreate && cached != nil:
 			delete(je.pending, k)
 			continue
-		case k.kind != expectCreate && satisfied(k.kind, orEmpty(cached), cached == nil):
+		case k.kind != expectCreate && satisfied(k.kind, jobUID, orEmpty(cached), cached == nil):
 			delete(je.pending, k)
 			continue
 		}

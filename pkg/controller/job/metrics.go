@@ -82,6 +82,22 @@ var (
 		StabilityLevel: metrics.ALPHA,
 	}, []string{"result"})
 
+	// podsAdoptedTotal and podsReleasedTotal count the pods Jobs adopted
+	// (ownerless pods matching a selector) and released (controlled pods
+	// no longer matching it, or stripped of the ownership label).
+	podsAdoptedTotal = metrics.NewCounter(&metrics.CounterOpts{
+		Subsystem:      metricsSubsystem,
+		Name:           "pods_adopted_total",
+		Help:           "Number of ownerless pods adopted by a Job whose selector they match.",
+		StabilityLevel: metrics.ALPHA,
+	})
+	podsReleasedTotal = metrics.NewCounter(&metrics.CounterOpts{
+		Subsystem:      metricsSubsystem,
+		Name:           "pods_released_total",
+		Help:           "Number of pods released by their Job (controller reference and tracking finalizer removed).",
+		StabilityLevel: metrics.ALPHA,
+	})
+
 	// jobsFinishedTotal counts Jobs this controller finished, by the final
 	// condition (Complete, Failed) and its reason.
 	jobsFinishedTotal = metrics.NewCounterVec(&metrics.CounterOpts{
@@ -99,7 +115,7 @@ var registerMetrics sync.Once
 func RegisterMetrics() {
 	registerMetrics.Do(func() {
 		legacyregistry.MustRegister(jobSyncsTotal, jobSyncDuration, podsCreatedTotal,
-			podsDeletedTotal, finalizersRemovedTotal, jobsFinishedTotal)
+			podsDeletedTotal, finalizersRemovedTotal, podsAdoptedTotal, podsReleasedTotal, jobsFinishedTotal)
 	})
 }
 

@@ -39,7 +39,12 @@ import (
 //   - its Job was deleted (with orphan propagation the garbage collector
 //     also drops the pod's controller reference);
 //   - its Job was deleted and recreated under the same name (another UID);
-//   - it no longer matches its Job's selector (someone relabelled it).
+//   - it lost the ownership label, so the informer no longer shows it
+//     (see releaseUnlabelledPod).
+//
+// A pod that stops matching its Job's selector is released by the Job's
+// sync (claim.go); an ownerless pod that a live Job's selector matches is
+// adopted by that Job rather than released here.
 //
 // Such pods are queued on the orphan queue, by pod event handlers, by Job
 // deletion and by a sync that finds its Job gone, and lose the finalizer
@@ -61,7 +66,7 @@ func (c *Controller) releasePodsOfMissingJob(ns, name string) {
 }
 
 // syncOrphanPod removes the tracking finalizer from the pod of key if no
-// live Job of this controller counts it.
+// live Job of this controller counts it or would adopt it.
 func (c *Controller) syncOrphanPod(ctx context.Context, key string) error {
 	ns, name, err := cache.SplitMetaNamespaceKey(key)
 	if err != nil {
@@ -69,7 +74,7 @@ func (c *Controller) syncOrphanPod(ctx context.Context, key string) error {
 	}
 	pod, err := c.podLister.Pods(ns).Get(name)
 	if apierrors.IsNotFound(err) {
-		return nil
+		return c.releaseUnlabelledPod(ctx, ns, name)
 	}
 	if err != nil {
 		return err
@@ -81,7 +86,10 @@ func (c *Controller) syncOrphanPod(ctx context.Context, key string) error {
 	if err != nil || counted {
 		return err
 	}
-	patch, err := removeFinalizerPatch(pod)
+	// The resourceVersion test makes the patch fail if the pod changed
+	// since the cache saw it (say, a Job adopted it meanwhile); the retry
+	// looks again.
+	patch, err := removeFinalizerPatch(pod, pod.ResourceVersion)
 	if err != nil || patch == nil {
 		return err
 	}
@@ -95,15 +103,67 @@ func (c *Controller) syncOrphanPod(ctx context.Context, key string) error {
 	return nil
 }
 
-// countedByLiveJob reports whether a Job still counts pod, or someone else
-// controls it: then its finalizer must stay. A Job missing from the cache
-// is confirmed missing by a live read before the pod is released.
+// releaseUnlabelledPod handles a pod that left the pod cache while still
+// carrying the tracking finalizer. The API server removes a pod only once
+// its finalizers are gone, so such a pod either lost the ownership label
+// (and with it the informer's attention: its Job already counts it as
+// gone and replaces it) or was deleted while the watch missed the last
+// events. A live read tells which; a pod that lost the label is released
+// like a pod that stopped matching its Job's selector.
+func (c *Controller) releaseUnlabelledPod(ctx context.Context, ns, name string) error {
+	pod, err := c.kubeClient.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading pod %s/%s that left the pod cache: %w", ns, name, err)
+	}
+	if _, labelled := pod.Labels[batch.PodOwnershipLabel]; labelled || !hasTrackingFinalizer(pod) {
+		return nil // back in the cache soon, or nothing to release
+	}
+	_, ref := controllerJobKey(pod)
+	if ref == nil {
+		if metav1.GetControllerOf(pod) != nil {
+			return nil // someone else's pod
+		}
+		patch, err := removeFinalizerPatch(pod, pod.ResourceVersion)
+		if err != nil || patch == nil {
+			return err
+		}
+		_, err = c.kubeClient.CoreV1().Pods(ns).Patch(ctx, name, types.JSONPatchType, patch, metav1.PatchOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			finalizersRemovedTotal.WithLabelValues(resultError).Inc()
+			return fmt.Errorf("removing the tracking finalizer from pod %s/%s: %w", ns, name, err)
+		}
+		finalizersRemovedTotal.WithLabelValues(resultSuccess).Inc()
+		return nil
+	}
+	if job, err := c.jobLister.Jobs(ns).Get(ref.Name); err == nil && job.UID == ref.UID && managedByOther(job) {
+		return nil
+	}
+	klog.FromContext(ctx).V(2).Info("Releasing a pod that lost the ownership label", "pod", klog.KObj(pod), "label", batch.PodOwnershipLabel)
+	return c.releasePod(ctx, pod, ref.UID)
+}
+
+// countedByLiveJob reports whether a live Job controls pod or would adopt
+// it, or someone else controls it: then its finalizer is not the orphan
+// worker's to remove. A Job
+// missing from the cache is confirmed missing by a live read before the
+// pod is released.
 func (c *Controller) countedByLiveJob(ctx context.Context, pod *corev1.Pod) (bool, error) {
 	_, ref := controllerJobKey(pod)
 	if ref == nil {
-		// No controller (the garbage collector orphaned it) or a controller
-		// of another kind, which is not ours to second-guess.
-		return metav1.GetControllerOf(pod) != nil, nil
+		if metav1.GetControllerOf(pod) != nil {
+			// A controller of another kind, not ours to second-guess.
+			return true, nil
+		}
+		// No controller (the garbage collector orphaned it): a Job whose
+		// selector matches adopts it and keeps the finalizer.
+		jobs := c.adoptingJobs(pod)
+		for _, job := range jobs {
+			c.enqueueBatched(job)
+		}
+		return len(jobs) > 0, nil
 	}
 	job, err := c.jobLister.Jobs(pod.Namespace).Get(ref.Name)
 	if err != nil || job.UID != ref.UID {
@@ -118,15 +178,13 @@ func (c *Controller) countedByLiveJob(ctx context.Context, pod *corev1.Pod) (boo
 			return false, nil
 		}
 	}
-	if managedByOther(job) {
-		return true, nil
-	}
-	if podBelongs(job, pod) {
-		// The Job's own sync decides (a finished Job releases its pods too).
+	if !managedByOther(job) {
+		// The Job's own sync decides: it counts the pod, or releases it
+		// when it no longer matches the selector (a finished Job releases
+		// its pods too).
 		c.enqueueBatched(job)
-		return true, nil
 	}
-	return false, nil
+	return true, nil
 }
 
 // managedByOther reports a Job reconciled by another controller

@@ -27,7 +27,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apimachinery/pkg/util/sets"
@@ -82,7 +81,10 @@ func (c *Controller) sync(ctx context.Context, key string) (err error) {
 	// Expectations first, pods second: a pod that satisfied an
 	// expectation is in the cache before the list is taken.
 	exp := c.expectations.state(key, job.UID, c.lookupPod(ns))
-	pods := c.podsForJob(job)
+	pods, err := c.claimPods(ctx, key, job)
+	if err != nil {
+		return err
+	}
 	d := Decide(Input{
 		Job:                       job,
 		Pods:                      pods,
@@ -226,7 +228,7 @@ func (c *Controller) removeJobPodFinalizer(ctx context.Context, key string, job 
 	if pod == nil || pod.UID != a.PodUID {
 		return nil // gone
 	}
-	patch, err := removeFinalizerPatch(pod)
+	patch, err := removeFinalizerPatch(pod, "")
 	if err != nil || patch == nil {
 		return err
 	}
@@ -244,18 +246,24 @@ func (c *Controller) removeJobPodFinalizer(ctx context.Context, key string, job 
 // removeFinalizerPatch is a JSON patch removing the tracking finalizer
 // from pod, guarded by tests of the pod's UID and of the finalizer's
 // position, so a stale cache makes it fail rather than remove something
-// else; nil when pod has no tracking finalizer.
-func removeFinalizerPatch(pod *corev1.Pod) ([]byte, error) {
+// else; and, when resourceVersion is set, of the pod's resourceVersion.
+// It is nil when pod has no tracking finalizer.
+func removeFinalizerPatch(pod *corev1.Pod, resourceVersion string) ([]byte, error) {
 	i := slices.Index(pod.Finalizers, batch.JobTrackingFinalizer)
 	if i < 0 {
 		return nil, nil
 	}
 	path := "/metadata/finalizers/" + strconv.Itoa(i)
-	return json.Marshal([]map[string]any{
+	ops := []map[string]any{
 		{"op": "test", "path": "/metadata/uid", "value": pod.UID},
-		{"op": "test", "path": path, "value": batch.JobTrackingFinalizer},
-		{"op": "remove", "path": path},
-	})
+	}
+	if resourceVersion != "" {
+		ops = append(ops, map[string]any{"op": "test", "path": "/metadata/resourceVersion", "value": resourceVersion})
+	}
+	return json.Marshal(append(ops,
+		map[string]any{"op": "test", "path": path, "value": batch.JobTrackingFinalizer},
+		map[string]any{"op": "remove", "path": path},
+	))
 }
 
 // deleteJobPod deletes a pod of the Job (UID precondition), with an
@@ -421,36 +429,4 @@ func (c *Controller) lookupPod(ns string) podLookup {
 		}
 		return pod
 	}
-}
-
-// podsForJob returns the cached pods the Job counts: labelled with its
-// UID, controlled by it and matching its selector. Owned pods that no
-// longer match the selector are released (their finalizer removed).
-func (c *Controller) podsForJob(job *batchv1.Job) []*corev1.Pod {
-	objs, err := c.podIndexer.ByIndex(jobUIDIndex, string(job.UID))
-	if err != nil {
-		return nil
-	}
-	selector, err := metav1.LabelSelectorAsSelector(job.Spec.Selector)
-	if err != nil {
-		selector = labels.Nothing()
-	}
-	pods := make([]*corev1.Pod, 0, len(objs))
-	for _, obj := range objs {
-		pod, ok := obj.(*corev1.Pod)
-		if !ok || pod.Namespace != job.Namespace {
-			continue
-		}
-		if _, ref := controllerJobKey(pod); ref == nil || ref.UID != job.UID {
-			continue
-		}
-		if !selector.Matches(labels.Set(pod.Labels)) {
-			if hasTrackingFinalizer(pod) {
-				c.enqueueOrphan(pod)
-			}
-			continue
-		}
-		pods = append(pods, pod)
-	}
-	return pods
 }
