@@ -203,6 +203,71 @@ func TestSeedDemoSuspend(t *testing.T) {
 	assert.Equal(t, want, got)
 }
 
+// TestSeedOrphanThenAdopt follows the chapter's `kubectl delete job
+// demo-suspend --cascade=orphan`: the running Pod stays as a standalone Pod
+// (no owner, no jobserver finalizer, so deleting it later is immediate).
+// Then, as with the built-in controller, a Job whose manual selector
+// matches it adopts it instead of starting a second Pod, and counts its
+// success.
+func TestSeedOrphanThenAdopt(t *testing.T) {
+	t.Parallel()
+	ns := cluster.Namespace(t)
+	cluster.MustRun(t, "apply", "-n", ns, "-f", example("job.demo-suspend.yaml"))
+	cluster.MustRun(t, "patch", jobs, "demo-suspend", "-n", ns, "-p", `{"spec":{"suspend": false}}`)
+	var pod corev1.Pod
+	framework.Eventually(t, time.Minute, "a running Pod", func(ctx context.Context) (bool, error) {
+		for _, p := range podsOf(t, ns, "demo-suspend") {
+			if p.Status.Phase == corev1.PodRunning {
+				pod = p
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+
+	cluster.MustRun(t, "delete", jobs, "demo-suspend", "-n", ns, "--cascade=orphan")
+	framework.Eventually(t, time.Minute, "a standalone Pod", func(ctx context.Context) (bool, error) {
+		p, err := cluster.Kube.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		pod = *p
+		return len(p.OwnerReferences) == 0 && len(p.Finalizers) == 0, nil
+	})
+	assert.Equal(t, corev1.PodRunning, pod.Status.Phase, "the orphaned Pod keeps running")
+
+	// The same Job again, selecting its Pods by name: it adopts the
+	// running Pod.
+	adopter := loadJob(t, "job.demo-suspend.yaml")
+	adopter.APIVersion, adopter.Kind = batchv1.SchemeGroupVersion.String(), "Job"
+	adopter.Spec.Suspend = nil
+	adopter.Spec.ManualSelector = ptr.To(true)
+	adopter.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"job-name": "demo-suspend"}}
+	adopter.Spec.Template.Labels = map[string]string{"job-name": "demo-suspend"}
+	manifest, err := yaml.Marshal(adopter)
+	require.NoError(t, err)
+	file := filepath.Join(t.TempDir(), "adopter.yaml")
+	require.NoError(t, os.WriteFile(file, manifest, 0o600))
+	cluster.MustRun(t, "apply", "-n", ns, "-f", file)
+	job, err := cluster.Jobs.BatchV1().Jobs(ns).Get(context.Background(), "demo-suspend", metav1.GetOptions{})
+	require.NoError(t, err)
+	framework.Eventually(t, time.Minute, "the Pod adopted", func(ctx context.Context) (bool, error) {
+		p, err := cluster.Kube.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		ref := metav1.GetControllerOf(p)
+		return ref != nil && ref.UID == job.UID, nil
+	})
+
+	job = waitForCondition(t, ns, "demo-suspend", batchv1.JobComplete, 2*time.Minute)
+	assert.Equal(t, int32(1), job.Status.Succeeded)
+	pods := podsOf(t, ns, "demo-suspend")
+	require.Len(t, pods, 1, "adopted, not duplicated")
+	assert.Equal(t, pod.UID, pods[0].UID)
+	assert.Empty(t, pods[0].Finalizers, "counted and released")
+}
+
 func TestSeedDemoTTL(t *testing.T) {
 	t.Parallel()
 	ns := cluster.Namespace(t)
