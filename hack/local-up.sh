@@ -107,6 +107,12 @@ start jobserver "${BIN}/jobserver" \
   --embedded-etcd-data-dir="${LOCAL_DIR}/jobserver.etcd" \
   ${JOBSERVER_ARGS:-}
 
+# /readyz, asked directly: Available only means discovery answers, while
+# /readyz also waits for the front-proxy CA (before it, proxied requests
+# would be served as system:anonymous).
+wait_for "jobserver to be ready" \
+  kubectl get --raw=/readyz --server="https://127.0.0.1:${JOBSERVER_PORT}" \
+  --certificate-authority="${PKI}/jobserver-ca.crt" --tls-server-name="${JOBSERVER_SERVICE}.${JOBSERVER_NAMESPACE}.svc"
 wait_for "the APIService v1.batch.jobserver.dev to be Available" \
   kubectl wait --for=condition=Available --timeout=5s apiservice/v1.batch.jobserver.dev
 wait_for "nodes to be Ready" kubectl wait --for=condition=Ready --timeout=5s node --all

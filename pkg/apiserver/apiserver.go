@@ -23,10 +23,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apiserver/pkg/authentication/authenticatorfactory"
 	"k8s.io/apiserver/pkg/registry/rest"
+	"k8s.io/apiserver/pkg/server/healthz"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/klog/v2"
 
@@ -67,6 +70,9 @@ func (c *Config) New() (*JobServer, error) {
 	if err := genericServer.InstallAPIGroup(&apiGroupInfo); err != nil {
 		return nil, fmt.Errorf("installing the %s API group: %w", batch.GroupName, err)
 	}
+	if err := addRequestHeaderReadyzCheck(genericServer, c.GenericConfig.Authentication.RequestHeaderConfig); err != nil {
+		return nil, err
+	}
 	server := &JobServer{GenericAPIServer: genericServer}
 	if c.Controller != nil {
 		server.controller = newControllerRunner(c.Controller)
@@ -75,6 +81,26 @@ func (c *Config) New() (*JobServer, error) {
 		}
 	}
 	return server, nil
+}
+
+// addRequestHeaderReadyzCheck makes /readyz fail until the front-proxy
+// (request-header) CA is loaded. Read from the cluster's
+// kube-system/extension-apiserver-authentication ConfigMap, it arrives with
+// an informer about 100 ms after the server starts serving; until then a
+// request kube-apiserver proxies is not recognized as such and is served
+// as system:anonymous (403). A readiness probe on /readyz keeps such a
+// replica out of the Service until it would answer correctly.
+func addRequestHeaderReadyzCheck(server *genericapiserver.GenericAPIServer, cfg *authenticatorfactory.RequestHeaderConfig) error {
+	if cfg == nil || cfg.CAContentProvider == nil {
+		return nil // standalone, or request-header authentication off
+	}
+	ca := cfg.CAContentProvider
+	return server.AddReadyzChecks(healthz.NamedCheck("request-header-ca", func(*http.Request) error {
+		if len(ca.CurrentCABundleContent()) == 0 {
+			return fmt.Errorf("the request-header CA %s is not loaded yet: requests proxied by kube-apiserver would be anonymous", ca.Name())
+		}
+		return nil
+	}))
 }
 
 // Run starts the embedded etcd if needed, serves until ctx is cancelled,

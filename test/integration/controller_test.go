@@ -84,6 +84,7 @@ func TestController(t *testing.T) {
 		t.Run("ExponentialBackoff", func(t *testing.T) { t.Parallel(); testExponentialBackoff(t, env) })
 	})
 	t.Run("Metrics", func(t *testing.T) { testControllerMetrics(t, env) })
+	t.Run("FrontProxyOnceReady", func(t *testing.T) { testFrontProxyOnceReady(t, env) })
 	t.Run("ControllerRestartMidJob", func(t *testing.T) { testControllerRestartMidJob(t, env) })
 	t.Run("LeaderHandover", func(t *testing.T) { testLeaderHandover(t, env) })
 	t.Run("LeaseLost", func(t *testing.T) { testLeaseLost(t, env) })

@@ -79,6 +79,10 @@ type Cluster struct {
 	// admin and for jobserver's ServiceAccount user.
 	AdminKubeconfig     string
 	JobserverKubeconfig string
+	// FrontProxyCertFile and FrontProxyKeyFile are kube-apiserver's
+	// front-proxy client credentials (--proxy-client-cert-file), with which
+	// a test can play the aggregator.
+	FrontProxyCertFile, FrontProxyKeyFile string
 }
 
 // StartCluster starts etcd and kube-apiserver, waits until kube-apiserver
@@ -103,9 +107,9 @@ func StartCluster(t testing.TB) *Cluster {
 	require.NoError(t, os.WriteFile(certFile, servingCert, 0o600))
 	require.NoError(t, os.WriteFile(keyFile, servingKey, 0o600))
 	saKey, saPub := writeServiceAccountKeys(t, dir)
-	// The front-proxy (aggregation) credentials: unused by the tests, which
-	// talk to jobserver directly, but they complete the ConfigMap that
-	// jobserver's delegated authentication reads.
+	// The front-proxy (aggregation) credentials: they complete the
+	// ConfigMap that jobserver's delegated authentication reads, and let a
+	// test send requests as the aggregator would.
 	frontProxyCA := NewClientCA(t, t.TempDir())
 	proxyCert, proxyKey := frontProxyCA.Issue(t, "front-proxy-client")
 	proxyCertFile, proxyKeyFile := filepath.Join(dir, "front-proxy-client.crt"), filepath.Join(dir, "front-proxy-client.key")
@@ -114,7 +118,7 @@ func StartCluster(t testing.TB) *Cluster {
 
 	etcdURL := startEtcd(t, bin, dir, logs)
 
-	c := &Cluster{CA: ca, EtcdURL: etcdURL}
+	c := &Cluster{CA: ca, EtcdURL: etcdURL, FrontProxyCertFile: proxyCertFile, FrontProxyKeyFile: proxyKeyFile}
 	startWithRetry(t, "kube-apiserver", func() (*process, func(context.Context) (bool, error)) {
 		port := freePort(t)
 		p := startProcess(t, logs, "kube-apiserver", filepath.Join(bin, "kube-apiserver"),

@@ -22,6 +22,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -58,7 +59,8 @@ type Server struct {
 	// ClientCA issues further client certificates the server trusts.
 	ClientCA *ClientCA
 
-	cancel context.CancelFunc
+	cluster *Cluster
+	cancel  context.CancelFunc
 	// exited is closed when the server's Run has returned, with exitErr.
 	exited  chan struct{}
 	exitErr error
@@ -82,6 +84,9 @@ type ServerOptions struct {
 	// (flags from ExtraFlags permitting), as the cluster's jobserver
 	// ServiceAccount. ClientCA is then the cluster's CA.
 	Cluster *Cluster
+	// ReadyOnly makes StartServer return as soon as /readyz is ok, without
+	// also waiting until the admin's client certificate is accepted.
+	ReadyOnly bool
 }
 
 // StartServer starts jobserver, in standalone mode (no cluster behind it)
@@ -141,16 +146,19 @@ func StartServer(t testing.TB, so ServerOptions) *Server {
 	s.AdminConfig = s.ClientConfig(t, "test-admin", "system:masters")
 	s.AdminConfig.Host = "https://" + ln.Addr().String()
 	waitReady(t, s)
-	if so.Cluster != nil {
+	if so.Cluster != nil && !so.ReadyOnly {
 		waitAuthenticated(t, s)
 	}
+	s.cluster = so.Cluster
 	return s
 }
 
 // waitAuthenticated waits until jobserver authenticates the admin's client
 // certificate: with delegated authentication it learns the client CA from
 // the cluster's kube-system/extension-apiserver-authentication ConfigMap,
-// possibly after /readyz is already ok.
+// possibly after /readyz is already ok (/readyz waits for the front-proxy
+// CA, which comes from the same ConfigMap, but not for the client CA, which
+// a cluster need not have).
 func waitAuthenticated(t testing.TB, s *Server) {
 	t.Helper()
 	jobs := s.Clientset(t).BatchV1().Jobs("")
@@ -204,6 +212,32 @@ func waitReady(t testing.TB, s *Server) {
 		})
 	require.NoError(t, err, "jobserver not ready: %v", lastErr)
 }
+
+// FrontProxyConfig returns a config that talks to jobserver as
+// kube-apiserver's aggregator does: with the front-proxy client certificate,
+// naming the user and groups in X-Remote-User / X-Remote-Group.
+func (s *Server) FrontProxyConfig(t testing.TB, user string, groups ...string) *rest.Config {
+	t.Helper()
+	require.NotNil(t, s.cluster, "front-proxy requests need a server started with a Cluster")
+	cfg := rest.CopyConfig(s.AdminConfig)
+	cfg.TLSClientConfig.CertData, cfg.TLSClientConfig.KeyData = nil, nil
+	cfg.TLSClientConfig.CertFile, cfg.TLSClientConfig.KeyFile = s.cluster.FrontProxyCertFile, s.cluster.FrontProxyKeyFile
+	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
+		return roundTripperFunc(func(req *http.Request) (*http.Response, error) {
+			req = req.Clone(req.Context())
+			req.Header.Set("X-Remote-User", user)
+			for _, g := range groups {
+				req.Header.Add("X-Remote-Group", g)
+			}
+			return rt.RoundTrip(req)
+		})
+	}
+	return cfg
+}
+
+type roundTripperFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripperFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
 
 // Clientset returns the generated clientset as the admin.
 func (s *Server) Clientset(t testing.TB) clientset.Interface {
