@@ -78,9 +78,9 @@ func canAdopt(job *batchv1.Job) bool {
 }
 
 // claimPods returns the pods the Job counts: those it controls that match
-// its selector (from the cache) plus those it adopts now. It releases the
-// pods it controls that stopped matching. adopted is true when the result
-// includes pods the cache does not show as the Job's yet.
+// its selector (from the cache) plus those it adopts now, as the patch
+// returned them (the cache shows them later; an expectation covers the
+// gap). It releases the pods it controls that stopped matching.
 func (c *Controller) claimPods(ctx context.Context, key string, job *batchv1.Job) (pods []*corev1.Pod, err error) {
 	selector, err := metav1.LabelSelectorAsSelector(job.Spec.Selector)
 	if err != nil || selector.Empty() {
@@ -102,7 +102,10 @@ func (c *Controller) claimPods(ctx context.Context, key string, job *batchv1.Job
 			continue
 		}
 		if !selector.Matches(labels.Set(pod.Labels)) {
-			release = append(release, pod)
+			// A Job another controller manages is left entirely to it.
+			if !managedByOther(job) {
+				release = append(release, pod)
+			}
 			continue
 		}
 		pods = append(pods, pod)
