@@ -52,6 +52,7 @@ func testAdoptionAndRelease(t *testing.T, env *controllerEnv) {
 		job.Spec.Completions = ptr.To[int32](2)
 		return job
 	}
+	watcher := jt.watchPods(ctx)
 	first := jt.create(ctx, manual("first"))
 	orphans := jt.waitActivePods(ctx, first, 2)
 
@@ -89,9 +90,6 @@ func testAdoptionAndRelease(t *testing.T, env *controllerEnv) {
 		assert.Equal(t, ptr.To(true), ref.BlockOwnerDeletion)
 	}
 	jt.waitJob(ctx, second.Name, "2 active", func(j *batchv1.Job) bool { return j.Status.Active == 2 })
-	// Adopted, not duplicated: a sync or two later there are still only
-	// the two orphans in the namespace.
-	time.Sleep(2 * time.Second)
 	assert.Len(t, jt.allPods(ctx), 2, "pods in the namespace after adoption")
 
 	// Release by selector: relabelled out of the selector, a pod loses the
@@ -121,8 +119,10 @@ func testAdoptionAndRelease(t *testing.T, env *controllerEnv) {
 	assert.Equal(t, int32(0), done.Status.Failed, "released pods are not failures")
 	jt.assertFinishedCleanly(ctx, done)
 	// The two orphans (adopted, then released, still there) and the two
-	// replacements: nothing else was created.
+	// replacements: nothing else was ever created.
 	assert.Len(t, jt.allPods(ctx), 4, "pods in the namespace")
+	_, created := watcher.stats()
+	assert.Equal(t, 4, created, "pods ever created in the namespace")
 }
 
 // allPods lists every pod of the test's namespace.

@@ -83,9 +83,12 @@ func canAdopt(job *batchv1.Job) bool {
 // gap). It releases the pods it controls that stopped matching.
 func (c *Controller) claimPods(ctx context.Context, key string, job *batchv1.Job) (pods []*corev1.Pod, err error) {
 	selector, err := metav1.LabelSelectorAsSelector(job.Spec.Selector)
-	if err != nil || selector.Empty() {
-		// Validation forbids both; count nothing rather than everything.
-		selector = labels.Nothing()
+	if err != nil {
+		return nil, fmt.Errorf("the selector of Job %s: %w", key, err)
+	}
+	if selector.Empty() {
+		// Validation forbids it; claiming every pod would be worse.
+		return nil, fmt.Errorf("job %s has an empty selector", key)
 	}
 
 	owned, err := c.podIndexer.ByIndex(jobUIDIndex, string(job.UID))
@@ -112,8 +115,13 @@ func (c *Controller) claimPods(ctx context.Context, key string, job *batchv1.Job
 	}
 
 	var errs []error
+	// A Job being deleted keeps its controller references, so the
+	// garbage collector deletes those pods with it (upstream does not
+	// release then either); they only lose the finalizer, which nobody
+	// would remove otherwise.
+	keepOwner := job.DeletionTimestamp != nil
 	for _, pod := range release {
-		if err := c.releasePod(ctx, pod, job.UID); err != nil {
+		if err := c.releasePod(ctx, pod, job.UID, keepOwner); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -204,10 +212,13 @@ func adoptPatch(job *batchv1.Job, pod *corev1.Pod) ([]byte, error) {
 	})
 }
 
-// releasePod removes the controller reference to the Job of jobUID and
-// the tracking finalizer from pod.
-func (c *Controller) releasePod(ctx context.Context, pod *corev1.Pod, jobUID types.UID) error {
-	patch, err := releasePatch(pod, jobUID)
+// releasePod removes the controller reference to the Job of jobUID
+// (unless keepOwner) and the tracking finalizer from pod.
+func (c *Controller) releasePod(ctx context.Context, pod *corev1.Pod, jobUID types.UID, keepOwner bool) error {
+	if keepOwner && !hasTrackingFinalizer(pod) {
+		return nil
+	}
+	patch, err := releasePatch(pod, jobUID, keepOwner)
 	if err != nil {
 		return err
 	}
@@ -226,12 +237,12 @@ func (c *Controller) releasePod(ctx context.Context, pod *corev1.Pod, jobUID typ
 }
 
 // releasePatch is a strategic merge patch deleting the owner reference of
-// jobUID and the tracking finalizer (upstream's
+// jobUID (unless keepOwner) and the tracking finalizer (upstream's
 // GenerateDeleteOwnerRefStrategicMergeBytes).
-func releasePatch(pod *corev1.Pod, jobUID types.UID) ([]byte, error) {
-	meta := map[string]any{
-		"uid":             pod.UID,
-		"ownerReferences": []map[string]any{{"$patch": "delete", "uid": jobUID}},
+func releasePatch(pod *corev1.Pod, jobUID types.UID, keepOwner bool) ([]byte, error) {
+	meta := map[string]any{"uid": pod.UID}
+	if !keepOwner {
+		meta["ownerReferences"] = []map[string]any{{"$patch": "delete", "uid": jobUID}}
 	}
 	if slices.Contains(pod.Finalizers, batch.JobTrackingFinalizer) {
 		meta["$deleteFromPrimitiveList/finalizers"] = []string{batch.JobTrackingFinalizer}

@@ -433,18 +433,14 @@ func (c *Controller) observe(pod *corev1.Pod, gone bool) {
 	}
 }
 
-// podChanged wakes the Job that controls pod, or the Jobs that would adopt
-// it when it has no controller, or else queues the pod for finalizer
-// release.
+// podChanged wakes the Job that controls pod, or else the Jobs that would
+// adopt it and queues it for finalizer release.
 func (c *Controller) podChanged(pod *corev1.Pod) {
 	if metav1.GetControllerOf(pod) == nil {
 		// An orphan: the Jobs whose selector matches it may adopt it
 		// (upstream addPod/updatePod).
-		if jobs := c.adoptingJobs(pod); len(jobs) > 0 {
-			for _, job := range jobs {
-				c.enqueueBatched(job)
-			}
-			return
+		for _, job := range c.adoptingJobs(pod) {
+			c.enqueueBatched(job)
 		}
 	}
 	if job := c.resolveJob(pod); job != nil {

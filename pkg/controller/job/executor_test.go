@@ -432,7 +432,6 @@ func TestOrphanedPodsLoseTheFinalizer(t *testing.T) {
 		name        string
 		pod         *corev1.Pod
 		jobInAPI    bool
-		adopter     bool
 		wantRelease bool
 	}{
 		{name: "Job deleted", pod: newPod("a", corev1.PodRunning, owned()), wantRelease: true},
@@ -440,8 +439,6 @@ func TestOrphanedPodsLoseTheFinalizer(t *testing.T) {
 			func(p *corev1.Pod) { p.OwnerReferences = nil }), wantRelease: true},
 		{name: "Job still in the API, cache lagging", pod: newPod("a", corev1.PodRunning, owned()), jobInAPI: true},
 		{name: "controlled by something else", pod: newPod("a", corev1.PodRunning, owned(), otherOwner)},
-		{name: "no controller, another Job's selector matches (it adopts)", pod: newPod("a", corev1.PodRunning, owned(),
-			func(p *corev1.Pod) { p.OwnerReferences = nil; p.Labels["app"] = "x" }), adopter: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			job := newJob()
@@ -455,19 +452,7 @@ func TestOrphanedPodsLoseTheFinalizer(t *testing.T) {
 			if tc.pod.OwnerReferences != nil && tc.pod.OwnerReferences[0].Kind == "Job" {
 				require.Equal(t, 1, et.c.orphanQueue.Len(), "a sync that finds its Job gone queues the Job's pods")
 			}
-			if tc.adopter {
-				adopter := newJob(func(j *batchv1.Job) {
-					j.Name, j.UID = "adopter", "adopter-uid"
-					j.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "x"}}
-				})
-				require.NoError(t, et.jobIndexer.Add(adopter))
-			}
 			require.NoError(t, et.c.syncOrphanPod(ctx, "ns/a"))
-			if tc.adopter {
-				et.clock.Step(SyncJobBatchPeriod)
-				assert.Eventually(t, func() bool { return et.c.queue.Len() == 1 }, 10*time.Second, 10*time.Millisecond,
-					"the adopting Job is woken")
-			}
 
 			pod, err := et.kube.CoreV1().Pods("ns").Get(ctx, "a", metav1.GetOptions{})
 			require.NoError(t, err)
@@ -482,14 +467,14 @@ func TestOrphanedPodsLoseTheFinalizer(t *testing.T) {
 func TestRemoveFinalizerPatch(t *testing.T) {
 	pod := newPod("a", corev1.PodSucceeded)
 	pod.Finalizers = []string{"example.com/keep", batch.JobTrackingFinalizer}
-	patch, err := removeFinalizerPatch(pod, "")
+	patch, err := removeFinalizerPatch(pod, "", "")
 	require.NoError(t, err)
 	assert.JSONEq(t, `[
 		{"op":"test","path":"/metadata/uid","value":"uid-a"},
 		{"op":"test","path":"/metadata/finalizers/1","value":"batch.jobserver.dev/job-tracking"},
 		{"op":"remove","path":"/metadata/finalizers/1"}]`, string(patch))
 
-	patch, err = removeFinalizerPatch(newPod("b", corev1.PodSucceeded, noFinalizer()), "")
+	patch, err = removeFinalizerPatch(newPod("b", corev1.PodSucceeded, noFinalizer()), "", "")
 	require.NoError(t, err)
 	assert.Nil(t, patch)
 }
@@ -565,4 +550,89 @@ func TestSyncReleasesPodsOutsideTheSelector(t *testing.T) {
 	assert.Nil(t, metav1.GetControllerOf(pod), "controller reference removed")
 	assert.Empty(t, pod.Finalizers, "tracking finalizer removed")
 	assert.Len(t, et.callsOf("create pods"), 1, "replaced")
+}
+
+func TestOwnerlessPodWakesTheJobsThatWouldAdoptIt(t *testing.T) {
+	// An ownerless pod matching a Job's selector wakes that Job (which
+	// adopts it) and is queued for finalizer release (adoption adds the
+	// finalizer back).
+	orphan := newPod("a", corev1.PodRunning, func(p *corev1.Pod) { p.Labels[batch.PodOwnershipLabel] = "earlier-uid" })
+	et := newExecutorTest(t, newJob())
+	et.c.addPod(orphan)
+	assert.Equal(t, 1, et.c.orphanQueue.Len(), "queued for finalizer release")
+	et.clock.Step(SyncJobBatchPeriod)
+	assert.Eventually(t, func() bool { return et.c.queue.Len() == 1 }, 10*time.Second, 10*time.Millisecond,
+		"the Job whose selector matches is woken")
+}
+
+func TestSyncRemovesTheFinalizerOfAnAdoptedPodBeforeDeletingIt(t *testing.T) {
+	// Two orphans whose finalizer the orphan worker already removed, one
+	// Job with parallelism 1: both are adopted (finalizer added back), one
+	// is excess. Its finalizer must go before it is deleted, although the
+	// cache still shows it without one, or its deletion would count as a
+	// failure.
+	orphan := func(name string) *corev1.Pod {
+		return newPod(name, corev1.PodRunning, noFinalizer(), func(p *corev1.Pod) { p.Labels[batch.PodOwnershipLabel] = "earlier-uid" })
+	}
+	ctx := context.Background()
+	et := newExecutorTest(t, newJob(), orphan("a"), orphan("b"))
+
+	require.NoError(t, et.c.sync(ctx, "ns/job"))
+	deletes := et.callsOf("delete pods")
+	require.Len(t, deletes, 1, "one excess pod")
+	victim := strings.Fields(deletes[0])[2]
+	var forVictim []string
+	for _, c := range et.writeCalls() {
+		if strings.HasSuffix(c, " "+victim) {
+			forVictim = append(forVictim, c)
+		}
+	}
+	assert.Equal(t, []string{"patch pods " + victim, "patch pods " + victim, "delete pods " + victim}, forVictim,
+		"adopted, finalizer removed, deleted")
+	job, err := et.jobs.BatchV1().Jobs("ns").Get(ctx, "job", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int32(0), job.Status.Failed)
+}
+
+func TestSyncKeepsTheOwnerWhenReleasingDuringDeletion(t *testing.T) {
+	// A Job being deleted does not release a pod out of its selector (the
+	// garbage collector must delete it with the Job), but the finalizer,
+	// which nobody else would remove, goes.
+	relabelled := newPod("a", corev1.PodRunning, owned(), func(p *corev1.Pod) { p.Labels[batch.ControllerUIDLabel] = "debug" })
+	ctx := context.Background()
+	job := newJob(func(j *batchv1.Job) { j.DeletionTimestamp = ptr.To(metav1.NewTime(t0)) })
+	et := newExecutorTest(t, job, relabelled)
+
+	require.NoError(t, et.c.sync(ctx, "ns/job"))
+	pod, err := et.kube.CoreV1().Pods("ns").Get(ctx, "a", metav1.GetOptions{})
+	require.NoError(t, err)
+	ref := metav1.GetControllerOf(pod)
+	require.NotNil(t, ref, "controller reference kept")
+	assert.Equal(t, types.UID("job-uid"), ref.UID)
+	assert.Empty(t, pod.Finalizers)
+}
+
+func TestPodStrippedOfTheOwnershipLabelIsReleased(t *testing.T) {
+	// Removing the ownership label takes the pod out of the informer: its
+	// delete event still shows the finalizer, so the orphan worker reads
+	// it live and releases it.
+	ctx := context.Background()
+	pod := newPod("a", corev1.PodRunning, owned())
+	et := newExecutorTest(t, newJob(), pod)
+	_, err := et.kube.CoreV1().Pods("ns").Patch(ctx, "a", types.MergePatchType,
+		[]byte(`{"metadata":{"labels":{"`+batch.PodOwnershipLabel+`":null}}}`), metav1.PatchOptions{})
+	require.NoError(t, err)
+	require.NoError(t, et.c.podIndexer.Delete(pod))
+
+	et.c.deletePod(pod)
+	require.Equal(t, 1, et.c.orphanQueue.Len())
+	require.NoError(t, et.c.syncOrphanPod(ctx, "ns/a"))
+	got, err := et.kube.CoreV1().Pods("ns").Get(ctx, "a", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Nil(t, metav1.GetControllerOf(got), "controller reference removed")
+	assert.Empty(t, got.Finalizers, "tracking finalizer removed")
+
+	// A pod really gone: nothing to do, no error.
+	require.NoError(t, et.kube.CoreV1().Pods("ns").Delete(ctx, "a", metav1.DeleteOptions{}))
+	require.NoError(t, et.c.syncOrphanPod(ctx, "ns/a"))
 }

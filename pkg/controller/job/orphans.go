@@ -43,8 +43,8 @@ import (
 //     (see releaseUnlabelledPod).
 //
 // A pod that stops matching its Job's selector is released by the Job's
-// sync (claim.go); an ownerless pod that a live Job's selector matches is
-// adopted by that Job rather than released here.
+// sync (claim.go). An ownerless pod loses the finalizer here even if a Job's
+// selector matches it: adoption adds it back (as upstream does).
 //
 // Such pods are queued on the orphan queue, by pod event handlers, by Job
 // deletion and by a sync that finds its Job gone, and lose the finalizer
@@ -66,7 +66,7 @@ func (c *Controller) releasePodsOfMissingJob(ns, name string) {
 }
 
 // syncOrphanPod removes the tracking finalizer from the pod of key if no
-// live Job of this controller counts it or would adopt it.
+// live Job of this controller controls it.
 func (c *Controller) syncOrphanPod(ctx context.Context, key string) error {
 	ns, name, err := cache.SplitMetaNamespaceKey(key)
 	if err != nil {
@@ -89,7 +89,7 @@ func (c *Controller) syncOrphanPod(ctx context.Context, key string) error {
 	// The resourceVersion test makes the patch fail if the pod changed
 	// since the cache saw it (say, a Job adopted it meanwhile); the retry
 	// looks again.
-	patch, err := removeFinalizerPatch(pod, pod.ResourceVersion)
+	patch, err := removeFinalizerPatch(pod, pod.ResourceVersion, "")
 	if err != nil || patch == nil {
 		return err
 	}
@@ -126,7 +126,7 @@ func (c *Controller) releaseUnlabelledPod(ctx context.Context, ns, name string) 
 		if metav1.GetControllerOf(pod) != nil {
 			return nil // someone else's pod
 		}
-		patch, err := removeFinalizerPatch(pod, pod.ResourceVersion)
+		patch, err := removeFinalizerPatch(pod, pod.ResourceVersion, "")
 		if err != nil || patch == nil {
 			return err
 		}
@@ -142,28 +142,21 @@ func (c *Controller) releaseUnlabelledPod(ctx context.Context, ns, name string) 
 		return nil
 	}
 	klog.FromContext(ctx).V(2).Info("Releasing a pod that lost the ownership label", "pod", klog.KObj(pod), "label", batch.PodOwnershipLabel)
-	return c.releasePod(ctx, pod, ref.UID)
+	return c.releasePod(ctx, pod, ref.UID, false)
 }
 
-// countedByLiveJob reports whether a live Job controls pod or would adopt
-// it, or someone else controls it: then its finalizer is not the orphan
-// worker's to remove. A Job
+// countedByLiveJob reports whether a live Job controls pod, or someone else
+// does: then its finalizer is not the orphan worker's to remove. A Job
 // missing from the cache is confirmed missing by a live read before the
 // pod is released.
 func (c *Controller) countedByLiveJob(ctx context.Context, pod *corev1.Pod) (bool, error) {
 	_, ref := controllerJobKey(pod)
 	if ref == nil {
-		if metav1.GetControllerOf(pod) != nil {
-			// A controller of another kind, not ours to second-guess.
-			return true, nil
-		}
-		// No controller (the garbage collector orphaned it): a Job whose
-		// selector matches adopts it and keeps the finalizer.
-		jobs := c.adoptingJobs(pod)
-		for _, job := range jobs {
-			c.enqueueBatched(job)
-		}
-		return len(jobs) > 0, nil
+		// No controller (the garbage collector orphaned it): the finalizer
+		// goes. A Job that adopts the pod adds it back; the patch's
+		// resourceVersion test loses any race with that adoption. Or a
+		// controller of another kind, which is not ours to second-guess.
+		return metav1.GetControllerOf(pod) != nil, nil
 	}
 	job, err := c.jobLister.Jobs(pod.Namespace).Get(ref.Name)
 	if err != nil || job.UID != ref.UID {

@@ -98,13 +98,14 @@ func (c *Controller) sync(ctx context.Context, key string) (err error) {
 		// an event lost in a relist.
 		c.queue.AddAfter(key, exp.expiresIn)
 	}
-	err = c.apply(ctx, key, job, d)
+	err = c.apply(ctx, key, job, pods, d)
 	conflict = apierrors.IsConflict(err)
 	return err
 }
 
 // apply carries a Decision out in the documented order (see Decision).
-func (c *Controller) apply(ctx context.Context, key string, job *batchv1.Job, d Decision) error {
+// pods are the pods Decide saw.
+func (c *Controller) apply(ctx context.Context, key string, job *batchv1.Job, pods []*corev1.Pod, d Decision) error {
 	if d.Unmanaged {
 		c.recordEvents(job, d.Events)
 		return c.applyTTLAndRequeue(ctx, key, job, d)
@@ -125,7 +126,7 @@ func (c *Controller) apply(ctx context.Context, key string, job *batchv1.Job, d 
 			}
 		}
 	}
-	errs := c.applyActions(ctx, key, job, d.Actions)
+	errs := c.applyActions(ctx, key, job, pods, d.Actions)
 	c.recordEvents(job, d.Events)
 	c.setBackoffRecord(key, job.UID, d.BackoffAfter)
 	if err := c.applyTTLAndRequeue(ctx, key, job, d); err != nil {
@@ -145,8 +146,13 @@ func (c *Controller) updateStatus(ctx context.Context, job *batchv1.Job, status 
 // applyActions runs the finalizer removals, then the deletions, then the
 // creations batch by batch. A pod whose finalizer removal failed is not
 // deleted (it would be taken for a failure); a batch of creations with an
-// error ends the creations. It returns the errors of failed calls.
-func (c *Controller) applyActions(ctx context.Context, key string, job *batchv1.Job, actions []Action) []error {
+// error ends the creations. It returns the errors of failed calls. pods
+// are the pods Decide saw: the finalizer patches are built from them.
+func (c *Controller) applyActions(ctx context.Context, key string, job *batchv1.Job, pods []*corev1.Pod, actions []Action) []error {
+	seen := make(map[types.UID]*corev1.Pod, len(pods))
+	for _, p := range pods {
+		seen[p.UID] = p
+	}
 	var finalizers, deletions []Action
 	var creations [][]Action
 	for _, a := range actions {
@@ -182,7 +188,7 @@ func (c *Controller) applyActions(ctx context.Context, key string, job *batchv1.
 
 	workqueue.ParallelizeUntil(ctx, apiParallelism, len(finalizers), func(i int) {
 		a := finalizers[i]
-		if err := c.removeJobPodFinalizer(ctx, key, job, a); err != nil {
+		if err := c.removeJobPodFinalizer(ctx, key, job, seen[a.PodUID], a); err != nil {
 			fail(a.PodUID, err)
 		}
 	})
@@ -222,13 +228,18 @@ func (c *Controller) applyActions(ctx context.Context, key string, job *batchv1.
 }
 
 // removeJobPodFinalizer removes the tracking finalizer from a pod of the
-// Job, with an expectation until the pod cache shows it.
-func (c *Controller) removeJobPodFinalizer(ctx context.Context, key string, job *batchv1.Job, a Action) error {
-	pod := c.lookupPod(job.Namespace)(a.PodName)
+// Job, with an expectation until the pod cache shows it. The patch is built
+// from pod, the copy Decide saw (for a pod adopted in this sync, newer than
+// the cache's), and fails if the pod no longer has that finalizer at that
+// place or is no longer controlled by the Job.
+func (c *Controller) removeJobPodFinalizer(ctx context.Context, key string, job *batchv1.Job, pod *corev1.Pod, a Action) error {
+	if pod == nil || pod.UID != a.PodUID {
+		pod = c.lookupPod(job.Namespace)(a.PodName)
+	}
 	if pod == nil || pod.UID != a.PodUID {
 		return nil // gone
 	}
-	patch, err := removeFinalizerPatch(pod, "")
+	patch, err := removeFinalizerPatch(pod, "", job.UID)
 	if err != nil || patch == nil {
 		return err
 	}
@@ -245,10 +256,12 @@ func (c *Controller) removeJobPodFinalizer(ctx context.Context, key string, job 
 
 // removeFinalizerPatch is a JSON patch removing the tracking finalizer
 // from pod, guarded by tests of the pod's UID and of the finalizer's
-// position, so a stale cache makes it fail rather than remove something
-// else; and, when resourceVersion is set, of the pod's resourceVersion.
-// It is nil when pod has no tracking finalizer.
-func removeFinalizerPatch(pod *corev1.Pod, resourceVersion string) ([]byte, error) {
+// position, so a stale copy makes it fail rather than remove something
+// else; when resourceVersion is set, of the pod's resourceVersion; when
+// controllerUID is set, of the pod's controller reference (so a Job never
+// strips the finalizer of a pod another Job adopted meanwhile). It is nil
+// when pod has no tracking finalizer.
+func removeFinalizerPatch(pod *corev1.Pod, resourceVersion string, controllerUID types.UID) ([]byte, error) {
 	i := slices.Index(pod.Finalizers, batch.JobTrackingFinalizer)
 	if i < 0 {
 		return nil, nil
@@ -259,6 +272,15 @@ func removeFinalizerPatch(pod *corev1.Pod, resourceVersion string) ([]byte, erro
 	}
 	if resourceVersion != "" {
 		ops = append(ops, map[string]any{"op": "test", "path": "/metadata/resourceVersion", "value": resourceVersion})
+	}
+	if controllerUID != "" {
+		j := slices.IndexFunc(pod.OwnerReferences, func(r metav1.OwnerReference) bool {
+			return r.Controller != nil && *r.Controller && r.UID == controllerUID
+		})
+		if j < 0 {
+			return nil, fmt.Errorf("pod %s is not controlled by %s", klog.KObj(pod), controllerUID)
+		}
+		ops = append(ops, map[string]any{"op": "test", "path": "/metadata/ownerReferences/" + strconv.Itoa(j) + "/uid", "value": controllerUID})
 	}
 	return json.Marshal(append(ops,
 		map[string]any{"op": "test", "path": path, "value": batch.JobTrackingFinalizer},
