@@ -16,6 +16,9 @@ find "${tmp}/pkg" -name 'zz_generated.*.go' -delete
 rm -rf "${tmp}/pkg/generated/clientset" "${tmp}/pkg/generated/listers" \
   "${tmp}/pkg/generated/informers" "${tmp}/pkg/generated/applyconfiguration" \
   "${tmp}/pkg/generated/openapi/zz_generated.openapi.go"
+# kube_codegen.sh lists the old output directories before it writes them.
+mkdir -p "${tmp}/pkg/generated/clientset" "${tmp}/pkg/generated/listers" \
+  "${tmp}/pkg/generated/informers" "${tmp}/pkg/generated/applyconfiguration"
 # Share the installed generators with the real tree, so they are built once.
 mkdir -p "${tmp}/_output" "${OUTPUT_DIR}/tools"
 ln -s "${OUTPUT_DIR}/tools" "${tmp}/_output/tools"

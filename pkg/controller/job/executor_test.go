@@ -175,6 +175,21 @@ func metaAccessor(obj runtime.Object) (metav1.Object, error) {
 	return m, nil
 }
 
+// waitQueued waits until the Job queue holds n keys. The delaying queue
+// arms its timer on the fake clock from its own goroutine, possibly after
+// the test stepped the clock past the item's time, so the clock keeps
+// moving in small steps while waiting.
+func (et *executorTest) waitQueued(n int) {
+	et.t.Helper()
+	assert.Eventually(et.t, func() bool {
+		if et.c.queue.Len() == n {
+			return true
+		}
+		et.clock.Step(100 * time.Millisecond)
+		return false
+	}, 10*time.Second, 10*time.Millisecond, "waiting for %d queued Job keys", n)
+}
+
 // callsOf returns the recorded calls with the given prefix.
 func (et *executorTest) callsOf(prefix string) []string {
 	et.mu.Lock()
@@ -264,7 +279,7 @@ func TestSyncAppliesStatusBeforeActions(t *testing.T) {
 	et.clock.Step(4 * time.Second)
 	assert.Equal(t, 0, et.c.queue.Len())
 	et.clock.Step(time.Second)
-	assert.Eventually(t, func() bool { return et.c.queue.Len() == 1 }, 10*time.Second, 10*time.Millisecond)
+	et.waitQueued(1)
 	// The backoff record holds the failure.
 	assert.Equal(t, int32(1), et.c.backoffRecord("ns/job", job.UID).FailuresAfterLastSuccess)
 	// The Job object the status write returned is what the next sync uses.
@@ -561,8 +576,7 @@ func TestOwnerlessPodWakesTheJobsThatWouldAdoptIt(t *testing.T) {
 	et.c.addPod(orphan)
 	assert.Equal(t, 1, et.c.orphanQueue.Len(), "queued for finalizer release")
 	et.clock.Step(SyncJobBatchPeriod)
-	assert.Eventually(t, func() bool { return et.c.queue.Len() == 1 }, 10*time.Second, 10*time.Millisecond,
-		"the Job whose selector matches is woken")
+	et.waitQueued(1)
 }
 
 func TestSyncRemovesTheFinalizerOfAnAdoptedPodBeforeDeletingIt(t *testing.T) {
