@@ -86,18 +86,22 @@ func (c *Controller) syncOrphanPod(ctx context.Context, key string) error {
 	if err != nil || counted {
 		return err
 	}
-	// The resourceVersion test makes the patch fail if the pod changed
-	// since the cache saw it (say, a Job adopted it meanwhile); the retry
-	// looks again.
+	return c.removeOrphanFinalizer(ctx, pod)
+}
+
+// removeOrphanFinalizer removes the tracking finalizer from pod as it was
+// read. The resourceVersion test makes the patch fail if the pod changed
+// since (say, a Job adopted it meanwhile); the retry looks again.
+func (c *Controller) removeOrphanFinalizer(ctx context.Context, pod *corev1.Pod) error {
 	patch, err := removeFinalizerPatch(pod, pod.ResourceVersion, "")
 	if err != nil || patch == nil {
 		return err
 	}
 	klog.FromContext(ctx).V(2).Info("Removing the tracking finalizer from an orphaned pod", "pod", klog.KObj(pod))
-	_, err = c.kubeClient.CoreV1().Pods(ns).Patch(ctx, name, types.JSONPatchType, patch, metav1.PatchOptions{})
+	_, err = c.kubeClient.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.JSONPatchType, patch, metav1.PatchOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
 		finalizersRemovedTotal.WithLabelValues(resultError).Inc()
-		return fmt.Errorf("removing the tracking finalizer from orphaned pod %s: %w", key, err)
+		return fmt.Errorf("removing the tracking finalizer from orphaned pod %s: %w", klog.KObj(pod), err)
 	}
 	finalizersRemovedTotal.WithLabelValues(resultSuccess).Inc()
 	return nil
@@ -126,17 +130,7 @@ func (c *Controller) releaseUnlabelledPod(ctx context.Context, ns, name string) 
 		if metav1.GetControllerOf(pod) != nil {
 			return nil // someone else's pod
 		}
-		patch, err := removeFinalizerPatch(pod, pod.ResourceVersion, "")
-		if err != nil || patch == nil {
-			return err
-		}
-		_, err = c.kubeClient.CoreV1().Pods(ns).Patch(ctx, name, types.JSONPatchType, patch, metav1.PatchOptions{})
-		if err != nil && !apierrors.IsNotFound(err) {
-			finalizersRemovedTotal.WithLabelValues(resultError).Inc()
-			return fmt.Errorf("removing the tracking finalizer from pod %s/%s: %w", ns, name, err)
-		}
-		finalizersRemovedTotal.WithLabelValues(resultSuccess).Inc()
-		return nil
+		return c.removeOrphanFinalizer(ctx, pod)
 	}
 	if job, err := c.jobLister.Jobs(ns).Get(ref.Name); err == nil && job.UID == ref.UID && managedByOther(job) {
 		return nil
