@@ -50,6 +50,12 @@ func TestJobCreateValidation(t *testing.T) {
 		{"duplicate container name", func(j *batchv1.Job) {
 			j.Spec.Template.Spec.InitContainers = []corev1.Container{{Name: "main", Image: "busybox"}}
 		}, []string{"spec.template.spec.initContainers[0].name"}},
+		{"probe without a handler", func(j *batchv1.Job) {
+			j.Spec.Template.Spec.Containers[0].LivenessProbe = &corev1.Probe{}
+		}, []string{"spec.template.spec.containers[0].livenessProbe"}},
+		{"preStop sleep past the grace period", func(j *batchv1.Job) {
+			j.Spec.Template.Spec.Containers[0].Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: 60}}}
+		}, []string{"spec.template.spec.containers[0].lifecycle.preStop.sleep"}},
 		{"volume mount without volume", func(j *batchv1.Job) {
 			j.Spec.Template.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "data", MountPath: "/data"}}
 		}, []string{"spec.template.spec.containers[0].volumeMounts[0].name"}},

@@ -29,7 +29,8 @@ limitations under the License.
 //   - policies.go: podFailurePolicy, successPolicy and podReplacementPolicy;
 //   - podtemplate.go: the pod template (the rules of core pod validation that
 //     matter for a Job template), its containers and its update rules, with
-//     volumes.go, env.go, resources.go and scheduling.go;
+//     volumes.go, env.go, resources.go, probes.go (probes and lifecycle
+//     hooks) and scheduling.go;
 //   - status.go: the /status subresource;
 //   - indexes.go: the interval strings of completedIndexes, failedIndexes and
 //     succeededIndexes;

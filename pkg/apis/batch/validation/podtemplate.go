@@ -25,7 +25,7 @@ package validation
 // protocol, terminationGracePeriodSeconds) are checked for valid values but
 // not required, so Go callers may leave them empty. This file holds the pod
 // spec, its containers and the template update rules; volumes.go, env.go,
-// resources.go and scheduling.go hold the rest.
+// resources.go, probes.go and scheduling.go hold the rest.
 
 import (
 	"fmt"
@@ -92,8 +92,9 @@ func validatePodSpec(spec *corev1.PodSpec, fldPath *field.Path) field.ErrorList 
 	for _, claim := range spec.ResourceClaims {
 		podClaimNames.Insert(claim.Name)
 	}
-	allErrs = append(allErrs, validateContainers(spec.Containers, vols, podClaimNames, fldPath.Child("containers"))...)
-	allErrs = append(allErrs, validateInitContainers(spec.InitContainers, spec.Containers, vols, podClaimNames, fldPath.Child("initContainers"))...)
+	gracePeriod := spec.TerminationGracePeriodSeconds
+	allErrs = append(allErrs, validateContainers(spec.Containers, vols, podClaimNames, gracePeriod, fldPath.Child("containers"))...)
+	allErrs = append(allErrs, validateInitContainers(spec.InitContainers, spec.Containers, vols, podClaimNames, gracePeriod, fldPath.Child("initContainers"))...)
 	allErrs = append(allErrs, validatePodHostNetworkDeps(spec, fldPath)...)
 	if spec.DNSPolicy != "" && !slices.Contains(supportedDNSPolicies, spec.DNSPolicy) {
 		allErrs = append(allErrs, field.NotSupported(fldPath.Child("dnsPolicy"), spec.DNSPolicy, supportedDNSPolicies))
@@ -149,8 +150,8 @@ func validatePodSpec(spec *corev1.PodSpec, fldPath *field.Path) field.ErrorList 
 }
 
 // validateContainers checks the regular containers: at least one, unique
-// names, and the rules common to all containers.
-func validateContainers(containers []corev1.Container, vols map[string]*corev1.VolumeSource, podClaimNames sets.Set[string], fldPath *field.Path) field.ErrorList {
+// names, probes and lifecycle hooks, and the rules common to all containers.
+func validateContainers(containers []corev1.Container, vols map[string]*corev1.VolumeSource, podClaimNames sets.Set[string], gracePeriod *int64, fldPath *field.Path) field.ErrorList {
 	if len(containers) == 0 {
 		return field.ErrorList{field.Required(fldPath, "")}
 	}
@@ -160,6 +161,7 @@ func validateContainers(containers []corev1.Container, vols map[string]*corev1.V
 		ctr := &containers[i]
 		idxPath := fldPath.Index(i)
 		allErrs = append(allErrs, validateContainerCommon(ctr, vols, podClaimNames, idxPath)...)
+		allErrs = append(allErrs, validateContainerProbesAndHooks(ctr, gracePeriod, idxPath)...)
 		// Collisions with init containers are reported on the init container.
 		if names.Has(ctr.Name) {
 			allErrs = append(allErrs, field.Duplicate(idxPath.Child("name"), ctr.Name))
@@ -176,8 +178,8 @@ func validateContainers(containers []corev1.Container, vols map[string]*corev1.V
 
 // validateInitContainers checks init containers: names unique across init
 // and regular containers; probes and lifecycle only on sidecars
-// (restartPolicy Always).
-func validateInitContainers(initContainers, containers []corev1.Container, vols map[string]*corev1.VolumeSource, podClaimNames sets.Set[string], fldPath *field.Path) field.ErrorList {
+// (restartPolicy Always), and valid there.
+func validateInitContainers(initContainers, containers []corev1.Container, vols map[string]*corev1.VolumeSource, podClaimNames sets.Set[string], gracePeriod *int64, fldPath *field.Path) field.ErrorList {
 	var allErrs field.ErrorList
 	names := sets.New[string]()
 	for _, ctr := range containers {
@@ -205,7 +207,9 @@ func validateInitContainers(initContainers, containers []corev1.Container, vols 
 		// Init containers run one by one, so only ports within one collide.
 		allErrs = append(allErrs, checkHostPortConflicts([]corev1.Container{*ctr}, fldPath)...)
 
-		if !restartAlways {
+		if restartAlways {
+			allErrs = append(allErrs, validateContainerProbesAndHooks(ctr, gracePeriod, idxPath)...)
+		} else {
 			const detail = "may not be set for init containers without restartPolicy=Always"
 			if ctr.Lifecycle != nil {
 				allErrs = append(allErrs, field.Forbidden(idxPath.Child("lifecycle"), detail))
