@@ -128,6 +128,7 @@ func validatePodSpec(spec *corev1.PodSpec, fldPath *field.Path) field.ErrorList 
 		allErrs = append(allErrs, validateDNS1123Label(spec.Subdomain, fldPath.Child("subdomain"))...)
 	}
 	allErrs = append(allErrs, validateTolerations(spec.Tolerations, fldPath.Child("tolerations"))...)
+	allErrs = append(allErrs, validateTopologySpreadConstraints(spec.TopologySpreadConstraints, fldPath.Child("topologySpreadConstraints"))...)
 	for i, alias := range spec.HostAliases {
 		aliasPath := fldPath.Child("hostAliases").Index(i)
 		allErrs = append(allErrs, utilvalidation.IsValidIPForLegacyField(aliasPath.Child("ip"), alias.IP, true, nil)...)

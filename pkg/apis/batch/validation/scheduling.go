@@ -17,11 +17,15 @@ limitations under the License.
 
 package validation
 
-// Pod template scheduling directives: affinity, tolerations and scheduling
-// gates (core validation validateAffinity, ValidateTolerations,
-// validateSchedulingGates). Under rule "M" these may change on update.
+// Pod template scheduling directives: affinity, tolerations, scheduling
+// gates and topology spread constraints (core validation validateAffinity,
+// ValidateTolerations, validateSchedulingGates,
+// validateTopologySpreadConstraints). Under rule "M" the first three may
+// change on update.
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -199,6 +203,66 @@ func validateTolerations(tolerations []corev1.Toleration, fldPath *field.Path) f
 				allErrs = append(allErrs, field.NotSupported(idxPath.Child("effect"), t.Effect, []corev1.TaintEffect{corev1.TaintEffectNoSchedule, corev1.TaintEffectPreferNoSchedule, corev1.TaintEffectNoExecute}))
 			}
 		}
+	}
+	return allErrs
+}
+
+var (
+	supportedScheduleActions    = []corev1.UnsatisfiableConstraintAction{corev1.DoNotSchedule, corev1.ScheduleAnyway}
+	supportedNodeInclusionRules = []corev1.NodeInclusionPolicy{corev1.NodeInclusionPolicyHonor, corev1.NodeInclusionPolicyIgnore}
+)
+
+// validateTopologySpreadConstraints checks each constraint (core validation
+// validateTopologySpreadConstraints): positive maxSkew, a topologyKey, a
+// known whenUnsatisfiable, no repeated {topologyKey, whenUnsatisfiable},
+// minDomains only positive and with DoNotSchedule, known node inclusion
+// policies, valid matchLabelKeys and label selector. Whether a
+// matchLabelKeys key may also be in the label selector depends on how
+// kube-apiserver merges them into each pod, so that is left to it.
+func validateTopologySpreadConstraints(constraints []corev1.TopologySpreadConstraint, fldPath *field.Path) field.ErrorList {
+	var allErrs field.ErrorList
+	for i, c := range constraints {
+		p := fldPath.Index(i)
+		if c.MaxSkew <= 0 {
+			allErrs = append(allErrs, field.Invalid(p.Child("maxSkew"), c.MaxSkew, "must be greater than zero"))
+		}
+		if len(c.TopologyKey) == 0 {
+			allErrs = append(allErrs, field.Required(p.Child("topologyKey"), "can not be empty"))
+		}
+		if !slices.Contains(supportedScheduleActions, c.WhenUnsatisfiable) {
+			allErrs = append(allErrs, field.NotSupported(p.Child("whenUnsatisfiable"), c.WhenUnsatisfiable, supportedScheduleActions))
+		}
+		for _, later := range constraints[i+1:] {
+			if c.TopologyKey == later.TopologyKey && c.WhenUnsatisfiable == later.WhenUnsatisfiable {
+				allErrs = append(allErrs, field.Duplicate(p.Child("{topologyKey, whenUnsatisfiable}"), fmt.Sprintf("{%v, %v}", c.TopologyKey, c.WhenUnsatisfiable)))
+				break
+			}
+		}
+		if c.MinDomains != nil {
+			if *c.MinDomains <= 0 {
+				allErrs = append(allErrs, field.Invalid(p.Child("minDomains"), *c.MinDomains, "must be greater than zero"))
+			}
+			if c.WhenUnsatisfiable != corev1.DoNotSchedule {
+				allErrs = append(allErrs, field.Invalid(p.Child("minDomains"), *c.MinDomains,
+					fmt.Sprintf("can only use minDomains if whenUnsatisfiable=%s, not %s", corev1.DoNotSchedule, c.WhenUnsatisfiable)))
+			}
+		}
+		for _, policy := range []struct {
+			name  string
+			value *corev1.NodeInclusionPolicy
+		}{{"nodeAffinityPolicy", c.NodeAffinityPolicy}, {"nodeTaintsPolicy", c.NodeTaintsPolicy}} {
+			if policy.value != nil && !slices.Contains(supportedNodeInclusionRules, *policy.value) {
+				allErrs = append(allErrs, field.NotSupported(p.Child(policy.name), *policy.value, supportedNodeInclusionRules))
+			}
+		}
+		if len(c.MatchLabelKeys) > 0 && c.LabelSelector == nil {
+			allErrs = append(allErrs, field.Forbidden(p.Child("matchLabelKeys"), "must not be specified when labelSelector is not set"))
+		}
+		for j, key := range c.MatchLabelKeys {
+			allErrs = append(allErrs, metav1validation.ValidateLabelName(key, p.Child("matchLabelKeys").Index(j))...)
+		}
+		allErrs = append(allErrs, metav1validation.ValidateLabelSelector(c.LabelSelector,
+			metav1validation.LabelSelectorValidationOptions{}, p.Child("labelSelector"))...)
 	}
 	return allErrs
 }
