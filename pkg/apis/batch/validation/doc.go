@@ -30,7 +30,7 @@ limitations under the License.
 //   - podtemplate.go: the pod template (the rules of core pod validation that
 //     matter for a Job template), its containers and its update rules, with
 //     volumes.go, env.go, resources.go, probes.go (probes and lifecycle
-//     hooks) and scheduling.go;
+//     hooks), security.go (security contexts) and scheduling.go;
 //   - status.go: the /status subresource;
 //   - indexes.go: the interval strings of completedIndexes, failedIndexes and
 //     succeededIndexes;

@@ -25,7 +25,7 @@ package validation
 // protocol, terminationGracePeriodSeconds) are checked for valid values but
 // not required, so Go callers may leave them empty. This file holds the pod
 // spec, its containers and the template update rules; volumes.go, env.go,
-// resources.go, probes.go and scheduling.go hold the rest.
+// resources.go, probes.go, security.go and scheduling.go hold the rest.
 
 import (
 	"fmt"
@@ -129,6 +129,7 @@ func validatePodSpec(spec *corev1.PodSpec, fldPath *field.Path) field.ErrorList 
 	}
 	allErrs = append(allErrs, validateTolerations(spec.Tolerations, fldPath.Child("tolerations"))...)
 	allErrs = append(allErrs, validateTopologySpreadConstraints(spec.TopologySpreadConstraints, fldPath.Child("topologySpreadConstraints"))...)
+	allErrs = append(allErrs, validatePodSecurityContext(spec.SecurityContext, fldPath.Child("securityContext"))...)
 	for i, alias := range spec.HostAliases {
 		aliasPath := fldPath.Child("hostAliases").Index(i)
 		allErrs = append(allErrs, utilvalidation.IsValidIPForLegacyField(aliasPath.Child("ip"), alias.IP, true, nil)...)
@@ -290,6 +291,7 @@ func validateContainerCommon(ctr *corev1.Container, vols map[string]*corev1.Volu
 		allErrs = append(allErrs, field.NotSupported(fldPath.Child("imagePullPolicy"), p, sets.List(supportedPullPolicies)))
 	}
 	allErrs = append(allErrs, validateResourceRequirements(&ctr.Resources, podClaimNames, fldPath.Child("resources"))...)
+	allErrs = append(allErrs, validateContainerSecurityContext(ctr.SecurityContext, fldPath.Child("securityContext"))...)
 	return allErrs
 }
 

@@ -1,0 +1,129 @@
+/*
+Copyright The jobserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package validation
+
+import (
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
+)
+
+func TestValidateSecurityContexts(t *testing.T) {
+	const (
+		psc = "spec.template.spec.securityContext."
+		csc = "spec.template.spec.containers[0].securityContext"
+	)
+	cases := map[string]struct {
+		mutate func(spec *corev1.PodSpec)
+		want   []wantErr
+	}{
+		"valid restricted-style contexts": {mutate: func(spec *corev1.PodSpec) {
+			spec.SecurityContext = &corev1.PodSecurityContext{
+				RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To[int64](1000), RunAsGroup: ptr.To[int64](1000),
+				FSGroup: ptr.To[int64](2000), SupplementalGroups: []int64{3000},
+				FSGroupChangePolicy:      ptr.To(corev1.FSGroupChangeOnRootMismatch),
+				SupplementalGroupsPolicy: ptr.To(corev1.SupplementalGroupsPolicyStrict),
+				SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+				AppArmorProfile:          &corev1.AppArmorProfile{Type: corev1.AppArmorProfileTypeLocalhost, LocalhostProfile: ptr.To("k8s-default")},
+			}
+			spec.Containers[0].SecurityContext = &corev1.SecurityContext{
+				AllowPrivilegeEscalation: ptr.To(false), RunAsUser: ptr.To[int64](0),
+				Capabilities:   &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}, Add: []corev1.Capability{"NET_BIND_SERVICE"}},
+				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeLocalhost, LocalhostProfile: ptr.To("profiles/audit.json")},
+				ProcMount:      ptr.To(corev1.DefaultProcMount),
+			}
+		}},
+		"pod IDs out of range": {
+			mutate: func(spec *corev1.PodSpec) {
+				spec.SecurityContext = &corev1.PodSecurityContext{RunAsUser: ptr.To[int64](-1), RunAsGroup: ptr.To[int64](1 << 31),
+					FSGroup: ptr.To[int64](-2), SupplementalGroups: []int64{1, -3}}
+			},
+			want: []wantErr{
+				invalid(psc+"runAsUser", "between 0 and 2147483647"),
+				invalid(psc + "runAsGroup"),
+				invalid(psc + "fsGroup"),
+				invalid(psc + "supplementalGroups[1]"),
+			},
+		},
+		"pod enumerations": {
+			mutate: func(spec *corev1.PodSpec) {
+				spec.SecurityContext = &corev1.PodSecurityContext{
+					FSGroupChangePolicy:      ptr.To[corev1.PodFSGroupChangePolicy]("Sometimes"),
+					SupplementalGroupsPolicy: ptr.To[corev1.SupplementalGroupsPolicy]("Loose"),
+				}
+			},
+			want: []wantErr{notSupported(psc + "fsGroupChangePolicy"), notSupported(psc + "supplementalGroupsPolicy")},
+		},
+		"seccomp profiles": {
+			mutate: func(spec *corev1.PodSpec) {
+				spec.SecurityContext = &corev1.PodSecurityContext{SeccompProfile: &corev1.SeccompProfile{}}
+				spec.Containers[0].SecurityContext = &corev1.SecurityContext{SeccompProfile: &corev1.SeccompProfile{
+					Type: corev1.SeccompProfileTypeRuntimeDefault, LocalhostProfile: ptr.To("p.json")}}
+				spec.InitContainers = []corev1.Container{{Name: "init", Image: "busybox",
+					SecurityContext: &corev1.SecurityContext{SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeLocalhost}}}}
+			},
+			want: []wantErr{
+				required(psc+"seccompProfile.type", "type is required when seccompProfile is set"),
+				invalid(csc+".seccompProfile.localhostProfile", "can only be set when seccomp type is Localhost"),
+				required("spec.template.spec.initContainers[0].securityContext.seccompProfile.localhostProfile", "must be set when seccomp type is Localhost"),
+			},
+		},
+		"apparmor profiles": {
+			mutate: func(spec *corev1.PodSpec) {
+				spec.SecurityContext = &corev1.PodSecurityContext{AppArmorProfile: &corev1.AppArmorProfile{Type: "Strict"}}
+				spec.Containers[0].SecurityContext = &corev1.SecurityContext{AppArmorProfile: &corev1.AppArmorProfile{
+					Type: corev1.AppArmorProfileTypeLocalhost, LocalhostProfile: ptr.To(" padded ")}}
+			},
+			want: []wantErr{
+				notSupported(psc + "appArmorProfile.type"),
+				invalid(csc+".appArmorProfile.localhostProfile", "must not be padded with whitespace"),
+			},
+		},
+		"apparmor profile too long": {
+			mutate: func(spec *corev1.PodSpec) {
+				spec.Containers[0].SecurityContext = &corev1.SecurityContext{AppArmorProfile: &corev1.AppArmorProfile{
+					Type: corev1.AppArmorProfileTypeLocalhost, LocalhostProfile: ptr.To(strings.Repeat("a", 4096))}}
+			},
+			want: []wantErr{tooLong(csc + ".appArmorProfile.localhostProfile")},
+		},
+		"container IDs, procMount, allowPrivilegeEscalation contradictions": {
+			mutate: func(spec *corev1.PodSpec) {
+				spec.Containers[0].SecurityContext = &corev1.SecurityContext{
+					RunAsUser: ptr.To[int64](-1), RunAsGroup: ptr.To[int64](-1),
+					ProcMount:                ptr.To[corev1.ProcMountType]("Masked"),
+					AllowPrivilegeEscalation: ptr.To(false), Privileged: ptr.To(true),
+					Capabilities: &corev1.Capabilities{Add: []corev1.Capability{"CAP_SYS_ADMIN"}},
+				}
+			},
+			want: []wantErr{
+				invalid(csc + ".runAsUser"),
+				invalid(csc + ".runAsGroup"),
+				notSupported(csc + ".procMount"),
+				invalid(csc, "cannot set `allowPrivilegeEscalation` to false and `privileged` to true"),
+				invalid(csc, "cannot set `allowPrivilegeEscalation` to false and `capabilities.Add` CAP_SYS_ADMIN"),
+			},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			job := podSpecJob(tc.mutate)
+			assertErrors(t, ValidateJobCreate(job, JobCreateValidationOptions(job)), tc.want...)
+		})
+	}
+}
