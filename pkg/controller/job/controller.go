@@ -19,10 +19,12 @@ package job
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -435,10 +437,13 @@ func (c *Controller) observe(pod *corev1.Pod, gone bool) {
 
 // podChanged wakes the Job that controls pod, or else the Jobs that would
 // adopt it and queues it for finalizer release.
-func (c *Controller) podChanged(pod *corev1.Pod) {
-	if metav1.GetControllerOf(pod) == nil {
-		// An orphan: the Jobs whose selector matches it may adopt it
-		// (upstream addPod/updatePod).
+//
+// Looking for adopters lists the namespace's Jobs, so it is done only when
+// findAdopters is set: for a new pod, or one whose labels or controller
+// reference changed (upstream addPod/updatePod), not for every status
+// update of an orphan left standing.
+func (c *Controller) podChanged(pod *corev1.Pod, findAdopters bool) {
+	if findAdopters && metav1.GetControllerOf(pod) == nil {
 		for _, job := range c.adoptingJobs(pod) {
 			c.enqueueBatched(job)
 		}
@@ -460,7 +465,7 @@ func (c *Controller) addPod(obj any) {
 		return
 	}
 	c.observe(pod, false)
-	c.podChanged(pod)
+	c.podChanged(pod, true)
 }
 
 func (c *Controller) updatePod(oldObj, curObj any) {
@@ -479,7 +484,8 @@ func (c *Controller) updatePod(oldObj, curObj any) {
 			}
 		}
 	}
-	c.podChanged(cur)
+	controllerChanged := !apiequality.Semantic.DeepEqual(metav1.GetControllerOf(old), metav1.GetControllerOf(cur))
+	c.podChanged(cur, controllerChanged || !maps.Equal(old.Labels, cur.Labels))
 }
 
 func (c *Controller) deletePod(obj any) {
