@@ -34,6 +34,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	certutil "k8s.io/client-go/util/cert"
 
 	"github.com/jobserver-dev/jobserver/pkg/apiserver"
 	clientset "github.com/jobserver-dev/jobserver/pkg/generated/clientset/versioned"
@@ -176,15 +177,7 @@ func waitAuthenticated(t testing.TB, s *Server) {
 func (s *Server) ClientConfig(t testing.TB, user string, groups ...string) *rest.Config {
 	t.Helper()
 	certPEM, keyPEM := s.ClientCA.Issue(t, user, groups...)
-	serving, err := os.ReadFile(filepath.Join(s.CertDir, "apiserver.crt"))
-	if err != nil {
-		// The serving certificate is written during start-up.
-		require.NoError(t, wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, time.Minute, true,
-			func(context.Context) (bool, error) {
-				serving, err = os.ReadFile(filepath.Join(s.CertDir, "apiserver.crt"))
-				return err == nil, nil
-			}))
-	}
+	serving := servingCA(t, s.CertDir)
 	cfg := &rest.Config{
 		TLSClientConfig: rest.TLSClientConfig{CertData: certPEM, KeyData: keyPEM, CAData: serving},
 		QPS:             -1,
@@ -193,6 +186,29 @@ func (s *Server) ClientConfig(t testing.TB, user string, groups ...string) *rest
 		cfg.Host = s.AdminConfig.Host
 	}
 	return cfg
+}
+
+// servingCA returns the self-signed serving certificate jobserver writes to
+// certDir during start-up, once it is complete. The file is written in
+// place (certutil.WriteCert), so it can be seen empty: wait until the key,
+// which is written after it, exists and the certificate parses.
+func servingCA(t testing.TB, certDir string) []byte {
+	t.Helper()
+	var serving []byte
+	var lastErr error
+	err := wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, time.Minute, true,
+		func(context.Context) (bool, error) {
+			if _, lastErr = os.Stat(filepath.Join(certDir, "apiserver.key")); lastErr != nil {
+				return false, nil
+			}
+			if serving, lastErr = os.ReadFile(filepath.Join(certDir, "apiserver.crt")); lastErr != nil {
+				return false, nil
+			}
+			_, lastErr = certutil.ParseCertsPEM(serving)
+			return lastErr == nil, nil
+		})
+	require.NoError(t, err, "no serving certificate in %s: %v", certDir, lastErr)
+	return serving
 }
 
 func waitReady(t testing.TB, s *Server) {
