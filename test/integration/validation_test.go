@@ -56,6 +56,10 @@ func TestJobCreateValidation(t *testing.T) {
 		{"preStop sleep past the grace period", func(j *batchv1.Job) {
 			j.Spec.Template.Spec.Containers[0].Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: 60}}}
 		}, []string{"spec.template.spec.containers[0].lifecycle.preStop.sleep"}},
+		{"net sysctl with hostNetwork", func(j *batchv1.Job) {
+			j.Spec.Template.Spec.HostNetwork = true
+			j.Spec.Template.Spec.SecurityContext = &corev1.PodSecurityContext{Sysctls: []corev1.Sysctl{{Name: "net.core.somaxconn", Value: "1024"}}}
+		}, []string{"spec.template.spec.securityContext.sysctls[0].name"}},
 		{"volume mount without volume", func(j *batchv1.Job) {
 			j.Spec.Template.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "data", MountPath: "/data"}}
 		}, []string{"spec.template.spec.containers[0].volumeMounts[0].name"}},

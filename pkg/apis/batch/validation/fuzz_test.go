@@ -106,6 +106,24 @@ func richJob() *batch.Job {
 		spec.ActiveDeadlineSeconds = ptr.To[int64](10)
 		spec.PreemptionPolicy = ptr.To(corev1.PreemptNever)
 		spec.TopologySpreadConstraints = []corev1.TopologySpreadConstraint{{MaxSkew: 1, TopologyKey: "k", WhenUnsatisfiable: corev1.DoNotSchedule, LabelSelector: &metav1.LabelSelector{}}}
+		spec.HostUsers = ptr.To(false)
+		spec.SecurityContext = &corev1.PodSecurityContext{
+			RunAsUser: ptr.To[int64](1), RunAsGroup: ptr.To[int64](1), FSGroup: ptr.To[int64](1),
+			FSGroupChangePolicy: ptr.To(corev1.FSGroupChangeAlways), SupplementalGroupsPolicy: ptr.To(corev1.SupplementalGroupsPolicyMerge),
+			SELinuxChangePolicy: ptr.To(corev1.SELinuxChangePolicyRecursive),
+			Sysctls:             []corev1.Sysctl{{Name: "kernel.shm_rmid_forced", Value: "1"}},
+			SeccompProfile:      &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeLocalhost, LocalhostProfile: ptr.To("p.json")},
+			AppArmorProfile:     &corev1.AppArmorProfile{Type: corev1.AppArmorProfileTypeLocalhost, LocalhostProfile: ptr.To("p")},
+			WindowsOptions: &corev1.WindowsSecurityContextOptions{GMSACredentialSpecName: ptr.To("g"), GMSACredentialSpec: ptr.To("{}"),
+				RunAsUserName: ptr.To("u"), HostProcess: ptr.To(false)},
+		}
+		spec.Containers[0].SecurityContext = &corev1.SecurityContext{
+			RunAsUser: ptr.To[int64](1), RunAsGroup: ptr.To[int64](1), ProcMount: ptr.To(corev1.UnmaskedProcMount),
+			AllowPrivilegeEscalation: ptr.To(false), Privileged: ptr.To(false), Capabilities: &corev1.Capabilities{Add: []corev1.Capability{"NET_ADMIN"}},
+			SeccompProfile:  &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+			AppArmorProfile: &corev1.AppArmorProfile{Type: corev1.AppArmorProfileTypeRuntimeDefault},
+			WindowsOptions:  &corev1.WindowsSecurityContextOptions{RunAsUserName: ptr.To(`d\u`)},
+		}
 	})
 	job.Status = batch.JobStatus{
 		Conditions:              conds(batch.JobSuccessCriteriaMet),

@@ -129,7 +129,7 @@ func validatePodSpec(spec *corev1.PodSpec, fldPath *field.Path) field.ErrorList 
 	}
 	allErrs = append(allErrs, validateTolerations(spec.Tolerations, fldPath.Child("tolerations"))...)
 	allErrs = append(allErrs, validateTopologySpreadConstraints(spec.TopologySpreadConstraints, fldPath.Child("topologySpreadConstraints"))...)
-	allErrs = append(allErrs, validatePodSecurityContext(spec.SecurityContext, fldPath.Child("securityContext"))...)
+	allErrs = append(allErrs, validatePodSecurityContext(spec, fldPath)...)
 	for i, alias := range spec.HostAliases {
 		aliasPath := fldPath.Child("hostAliases").Index(i)
 		allErrs = append(allErrs, utilvalidation.IsValidIPForLegacyField(aliasPath.Child("ip"), alias.IP, true, nil)...)

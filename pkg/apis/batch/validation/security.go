@@ -17,20 +17,25 @@ limitations under the License.
 package validation
 
 import (
+	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	utilvalidation "k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	utilsysctl "k8s.io/component-helpers/node/util/sysctl"
 )
 
 // Pod and container security contexts (upstream core validation
 // validatePodSpecSecurityContext and ValidateSecurityContext): user and
 // group IDs, the enumerations, seccomp and AppArmor profiles, and
-// allowPrivilegeEscalation=false with what contradicts it. Not ported:
-// sysctl names, SELinux and Windows options, and the rules that depend on
-// the cluster (allowed privileged containers) or on hostUsers.
+// allowPrivilegeEscalation=false with what contradicts it, sysctls, the
+// SELinux change policy, Windows options and procMount Unmasked without a
+// user namespace. Not ported: the rule that depends on the cluster
+// (kube-apiserver's --allow-privileged), and the checks of Pods whose
+// spec.os.name is windows.
 
 var (
 	supportedSeccompProfileTypes     = []corev1.SeccompProfileType{corev1.SeccompProfileTypeLocalhost, corev1.SeccompProfileTypeRuntimeDefault, corev1.SeccompProfileTypeUnconfined}
@@ -38,12 +43,50 @@ var (
 	supportedFSGroupChangePolicies   = []corev1.PodFSGroupChangePolicy{corev1.FSGroupChangeOnRootMismatch, corev1.FSGroupChangeAlways}
 	supportedSupplementalGroupsRules = []corev1.SupplementalGroupsPolicy{corev1.SupplementalGroupsPolicyMerge, corev1.SupplementalGroupsPolicyStrict}
 	supportedProcMountTypes          = []corev1.ProcMountType{corev1.DefaultProcMount, corev1.UnmaskedProcMount}
+	supportedSELinuxChangePolicies   = []corev1.PodSELinuxChangePolicy{corev1.SELinuxChangePolicyMountOption, corev1.SELinuxChangePolicyRecursive}
 )
 
-func validatePodSecurityContext(sc *corev1.PodSecurityContext, fldPath *field.Path) field.ErrorList {
+// Sysctl names, as upstream's IsValidSysctlName: dot- or slash-separated
+// segments, at most 253 characters.
+const (
+	sysctlSegmentFmt      = "[a-z0-9]([-_a-z0-9]*[a-z0-9])?"
+	sysctlContainSlashFmt = "(" + sysctlSegmentFmt + "[\\./])*" + sysctlSegmentFmt
+	sysctlMaxLength       = 253
+)
+
+var sysctlNameRegexp = regexp.MustCompile("^" + sysctlContainSlashFmt + "$")
+
+// Windows options (upstream validateWindowsSecurityContextOptions).
+const (
+	maxGMSACredentialSpecLengthInKiB = 64
+	maxGMSACredentialSpecLength      = maxGMSACredentialSpecLengthInKiB * 1024
+	maxRunAsUserNameDomainLength     = 256
+	maxRunAsUserNameUserLength       = 104
+)
+
+var (
+	ctrlRegex                      = regexp.MustCompile(`[[:cntrl:]]+`)
+	validNetBiosRegex              = regexp.MustCompile(`^[^\\/:\*\?"<>|\.][^\\/:\*\?"<>|]{0,14}$`)
+	windowsDNSLabelFormat          = `[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?`
+	validWindowsUserDomainDNSRegex = regexp.MustCompile(fmt.Sprintf(`^%s(?:\.%s)*$`, windowsDNSLabelFormat, windowsDNSLabelFormat))
+	invalidUserNameCharsRegex      = regexp.MustCompile(`["/\\:;|=,\+\*\?<>@\[\]]`)
+	invalidUserNameDotsSpacesRegex = regexp.MustCompile(`^[\. ]+$`)
+)
+
+// validatePodSecurityContext checks the Pod's security context and, since
+// they depend on it, the procMount of each container.
+func validatePodSecurityContext(spec *corev1.PodSpec, specPath *field.Path) field.ErrorList {
+	allErrs := validateUnmaskedProcMounts(spec, specPath)
+	sc := spec.SecurityContext
 	if sc == nil {
-		return nil
+		return allErrs
 	}
+	fldPath := specPath.Child("securityContext")
+	allErrs = append(allErrs, validatePodSecurityContextFields(sc, spec, fldPath)...)
+	return allErrs
+}
+
+func validatePodSecurityContextFields(sc *corev1.PodSecurityContext, spec *corev1.PodSpec, fldPath *field.Path) field.ErrorList {
 	allErrs := validateIDs(sc.RunAsUser, sc.RunAsGroup, fldPath)
 	if sc.FSGroup != nil {
 		for _, msg := range utilvalidation.IsValidGroupID(*sc.FSGroup) {
@@ -61,8 +104,121 @@ func validatePodSecurityContext(sc *corev1.PodSecurityContext, fldPath *field.Pa
 	if p := sc.SupplementalGroupsPolicy; p != nil && !slices.Contains(supportedSupplementalGroupsRules, *p) {
 		allErrs = append(allErrs, field.NotSupported(fldPath.Child("supplementalGroupsPolicy"), *p, supportedSupplementalGroupsRules))
 	}
+	allErrs = append(allErrs, validateSysctls(sc.Sysctls, spec, fldPath.Child("sysctls"))...)
 	allErrs = append(allErrs, validateSeccompProfile(sc.SeccompProfile, fldPath.Child("seccompProfile"))...)
+	allErrs = append(allErrs, validateWindowsOptions(sc.WindowsOptions, fldPath.Child("windowsOptions"))...)
 	allErrs = append(allErrs, validateAppArmorProfile(sc.AppArmorProfile, fldPath.Child("appArmorProfile"))...)
+	if p := sc.SELinuxChangePolicy; p != nil && !slices.Contains(supportedSELinuxChangePolicies, *p) {
+		allErrs = append(allErrs, field.NotSupported(fldPath.Child("seLinuxChangePolicy"), *p, supportedSELinuxChangePolicies))
+	}
+	return allErrs
+}
+
+// validateSysctls: names valid and unique, and no sysctl of a namespace the
+// Pod shares with the node (net.* with hostNetwork, IPC ones with hostIPC).
+func validateSysctls(sysctls []corev1.Sysctl, spec *corev1.PodSpec, fldPath *field.Path) field.ErrorList {
+	var allErrs field.ErrorList
+	names := make(map[string]struct{}, len(sysctls))
+	for i, s := range sysctls {
+		namePath := fldPath.Index(i).Child("name")
+		switch _, seen := names[s.Name]; {
+		case len(s.Name) == 0:
+			allErrs = append(allErrs, field.Required(namePath, ""))
+		case len(s.Name) > sysctlMaxLength || !sysctlNameRegexp.MatchString(s.Name):
+			allErrs = append(allErrs, field.Invalid(namePath, s.Name,
+				fmt.Sprintf("must have at most %d characters and match regex %s", sysctlMaxLength, sysctlNameRegexp)))
+		case seen:
+			allErrs = append(allErrs, field.Duplicate(namePath, s.Name))
+		}
+		ns, _, _ := utilsysctl.GetNamespace(s.Name)
+		switch {
+		case spec.HostNetwork && ns == utilsysctl.NetNamespace:
+			allErrs = append(allErrs, field.Invalid(namePath, s.Name, "may not be specified when 'hostNetwork' is true"))
+		case spec.HostIPC && ns == utilsysctl.IPCNamespace:
+			allErrs = append(allErrs, field.Invalid(namePath, s.Name, "may not be specified when 'hostIPC' is true"))
+		}
+		names[s.Name] = struct{}{}
+	}
+	return allErrs
+}
+
+// validateUnmaskedProcMounts: procMount Unmasked needs the Pod in its own
+// user namespace (hostUsers: false).
+func validateUnmaskedProcMounts(spec *corev1.PodSpec, specPath *field.Path) field.ErrorList {
+	if spec.HostUsers != nil && !*spec.HostUsers {
+		return nil
+	}
+	var allErrs field.ErrorList
+	check := func(containers []corev1.Container, path *field.Path) {
+		for i, ctr := range containers {
+			if sc := ctr.SecurityContext; sc != nil && sc.ProcMount != nil && *sc.ProcMount == corev1.UnmaskedProcMount {
+				allErrs = append(allErrs, field.Invalid(path.Index(i).Child("securityContext", "procMount"), sc.ProcMount, "`hostUsers` must be false to use `Unmasked`"))
+			}
+		}
+	}
+	check(spec.InitContainers, specPath.Child("initContainers"))
+	check(spec.Containers, specPath.Child("containers"))
+	return allErrs
+}
+
+// validateWindowsOptions ports upstream's checks of the GMSA credential
+// spec and runAsUserName ([DOMAIN\]USER).
+func validateWindowsOptions(opts *corev1.WindowsSecurityContextOptions, fldPath *field.Path) field.ErrorList {
+	if opts == nil {
+		return nil
+	}
+	var allErrs field.ErrorList
+	if opts.GMSACredentialSpecName != nil {
+		allErrs = append(allErrs, validateDNS1123Subdomain(*opts.GMSACredentialSpecName, fldPath.Child("gmsaCredentialSpecName"))...)
+	}
+	if opts.GMSACredentialSpec != nil {
+		if l := len(*opts.GMSACredentialSpec); l == 0 {
+			allErrs = append(allErrs, field.Invalid(fldPath.Child("gmsaCredentialSpec"), opts.GMSACredentialSpec, "gmsaCredentialSpec cannot be an empty string"))
+		} else if l > maxGMSACredentialSpecLength {
+			allErrs = append(allErrs, field.Invalid(fldPath.Child("gmsaCredentialSpec"), opts.GMSACredentialSpec,
+				fmt.Sprintf("gmsaCredentialSpec size must be under %d KiB", maxGMSACredentialSpecLengthInKiB)))
+		}
+	}
+	if opts.RunAsUserName != nil {
+		allErrs = append(allErrs, validateRunAsUserName(*opts.RunAsUserName, fldPath.Child("runAsUserName"))...)
+	}
+	return allErrs
+}
+
+func validateRunAsUserName(name string, fldPath *field.Path) field.ErrorList {
+	invalid := func(msg string) field.ErrorList { return field.ErrorList{field.Invalid(fldPath, name, msg)} }
+	if len(name) == 0 {
+		return invalid("runAsUserName cannot be an empty string")
+	}
+	if ctrlRegex.MatchString(name) {
+		return invalid("runAsUserName cannot contain control characters")
+	}
+	parts := strings.Split(name, "\\")
+	if len(parts) > 2 {
+		return invalid("runAsUserName cannot contain more than one backslash")
+	}
+	domain, user, hasDomain := "", parts[0], len(parts) == 2
+	if hasDomain {
+		domain, user = parts[0], parts[1]
+	}
+	var allErrs field.ErrorList
+	if len(domain) >= maxRunAsUserNameDomainLength {
+		allErrs = append(allErrs, invalid(fmt.Sprintf("runAsUserName's Domain length must be under %d characters", maxRunAsUserNameDomainLength))...)
+	}
+	if hasDomain && !validNetBiosRegex.MatchString(domain) && !validWindowsUserDomainDNSRegex.MatchString(domain) {
+		allErrs = append(allErrs, invalid("runAsUserName's Domain doesn't match the NetBios nor the DNS format")...)
+	}
+	if l := len(user); l == 0 {
+		allErrs = append(allErrs, invalid("runAsUserName's User cannot be empty")...)
+	} else if l > maxRunAsUserNameUserLength {
+		allErrs = append(allErrs, invalid(fmt.Sprintf("runAsUserName's User length must not be longer than %d characters", maxRunAsUserNameUserLength))...)
+	}
+	if invalidUserNameDotsSpacesRegex.MatchString(user) {
+		allErrs = append(allErrs, invalid("runAsUserName's User cannot contain only periods or spaces")...)
+	}
+	if invalidUserNameCharsRegex.MatchString(user) {
+		allErrs = append(allErrs, invalid(`runAsUserName's User cannot contain the following characters: "/\:;|=,+*?<>@[]`)...)
+	}
 	return allErrs
 }
 
@@ -83,6 +239,7 @@ func validateContainerSecurityContext(sc *corev1.SecurityContext, fldPath *field
 			allErrs = append(allErrs, field.Invalid(fldPath, sc, "cannot set `allowPrivilegeEscalation` to false and `capabilities.Add` CAP_SYS_ADMIN"))
 		}
 	}
+	allErrs = append(allErrs, validateWindowsOptions(sc.WindowsOptions, fldPath.Child("windowsOptions"))...)
 	allErrs = append(allErrs, validateAppArmorProfile(sc.AppArmorProfile, fldPath.Child("appArmorProfile"))...)
 	return allErrs
 }

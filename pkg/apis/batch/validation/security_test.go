@@ -119,6 +119,86 @@ func TestValidateSecurityContexts(t *testing.T) {
 				invalid(csc, "cannot set `allowPrivilegeEscalation` to false and `capabilities.Add` CAP_SYS_ADMIN"),
 			},
 		},
+		"sysctls": {
+			mutate: func(spec *corev1.PodSpec) {
+				spec.SecurityContext = &corev1.PodSecurityContext{Sysctls: []corev1.Sysctl{
+					{Name: "kernel.shm_rmid_forced", Value: "1"},
+					{Name: "net/ipv4/ip_local_port_range", Value: "1024 65535"},
+					{Name: ""},
+					{Name: "Kernel.Bad..Name"},
+					{Name: "kernel.shm_rmid_forced", Value: "0"},
+				}}
+			},
+			want: []wantErr{
+				required(psc + "sysctls[2].name"),
+				invalid(psc+"sysctls[3].name", "must have at most 253 characters and match regex"),
+				duplicate(psc + "sysctls[4].name"),
+			},
+		},
+		"sysctls of a namespace shared with the node": {
+			mutate: func(spec *corev1.PodSpec) {
+				spec.HostNetwork, spec.HostIPC = true, true
+				spec.SecurityContext = &corev1.PodSecurityContext{Sysctls: []corev1.Sysctl{
+					{Name: "net.core.somaxconn", Value: "1024"},
+					{Name: "kernel.msgmax", Value: "65536"},
+					{Name: "kernel.domainname", Value: "example"},
+				}}
+			},
+			want: []wantErr{
+				invalid(psc+"sysctls[0].name", "may not be specified when 'hostNetwork' is true"),
+				invalid(psc+"sysctls[1].name", "may not be specified when 'hostIPC' is true"),
+			},
+		},
+		"seLinuxChangePolicy": {
+			mutate: func(spec *corev1.PodSpec) {
+				spec.SecurityContext = &corev1.PodSecurityContext{SELinuxChangePolicy: ptr.To[corev1.PodSELinuxChangePolicy]("Never")}
+			},
+			want: []wantErr{notSupported(psc + "seLinuxChangePolicy")},
+		},
+		"valid seLinux and windows options": {mutate: func(spec *corev1.PodSpec) {
+			spec.SecurityContext = &corev1.PodSecurityContext{
+				SELinuxChangePolicy: ptr.To(corev1.SELinuxChangePolicyMountOption),
+				SELinuxOptions:      &corev1.SELinuxOptions{Level: "s0:c123,c456"},
+				WindowsOptions:      &corev1.WindowsSecurityContextOptions{RunAsUserName: ptr.To(`NT AUTHORITY\NETWORK SERVICE`), GMSACredentialSpecName: ptr.To("gmsa-webapp-1")},
+			}
+			spec.Containers[0].SecurityContext = &corev1.SecurityContext{
+				WindowsOptions: &corev1.WindowsSecurityContextOptions{RunAsUserName: ptr.To("ContainerUser")},
+			}
+		}},
+		"windows options": {
+			mutate: func(spec *corev1.PodSpec) {
+				spec.SecurityContext = &corev1.PodSecurityContext{WindowsOptions: &corev1.WindowsSecurityContextOptions{
+					GMSACredentialSpecName: ptr.To("Not_A_Name"),
+					GMSACredentialSpec:     ptr.To(""),
+					RunAsUserName:          ptr.To(`a\b\c`),
+				}}
+				spec.Containers[0].SecurityContext = &corev1.SecurityContext{WindowsOptions: &corev1.WindowsSecurityContextOptions{
+					GMSACredentialSpec: ptr.To(strings.Repeat("x", 64*1024+1)),
+					RunAsUserName:      ptr.To(`.domain\user:name`),
+				}}
+				spec.InitContainers = []corev1.Container{{Name: "init", Image: "busybox", SecurityContext: &corev1.SecurityContext{
+					WindowsOptions: &corev1.WindowsSecurityContextOptions{RunAsUserName: ptr.To("...")}}}}
+			},
+			want: []wantErr{
+				invalid(psc+"windowsOptions.gmsaCredentialSpecName", "RFC 1123 subdomain"),
+				invalid(psc+"windowsOptions.gmsaCredentialSpec", "cannot be an empty string"),
+				invalid(psc+"windowsOptions.runAsUserName", "more than one backslash"),
+				invalid(csc+".windowsOptions.gmsaCredentialSpec", "size must be under 64 KiB"),
+				invalid(csc+".windowsOptions.runAsUserName", "Domain doesn't match the NetBios nor the DNS format"),
+				invalid(csc+".windowsOptions.runAsUserName", "User cannot contain the following characters"),
+				invalid("spec.template.spec.initContainers[0].securityContext.windowsOptions.runAsUserName", "only periods or spaces"),
+			},
+		},
+		"procMount Unmasked needs hostUsers false": {
+			mutate: func(spec *corev1.PodSpec) {
+				spec.Containers[0].SecurityContext = &corev1.SecurityContext{ProcMount: ptr.To(corev1.UnmaskedProcMount)}
+			},
+			want: []wantErr{invalid(csc+".procMount", "`hostUsers` must be false to use `Unmasked`")},
+		},
+		"procMount Unmasked in a user namespace": {mutate: func(spec *corev1.PodSpec) {
+			spec.HostUsers = ptr.To(false)
+			spec.Containers[0].SecurityContext = &corev1.SecurityContext{ProcMount: ptr.To(corev1.UnmaskedProcMount)}
+		}},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
