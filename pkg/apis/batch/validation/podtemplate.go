@@ -73,11 +73,15 @@ var (
 		corev1.ContainerRestartRuleOnExitCodesOpNotIn)
 )
 
-// validatePodTemplateSpec validates the Job's pod template.
-func validatePodTemplateSpec(tpl *corev1.PodTemplateSpec, fldPath *field.Path) field.ErrorList {
+// validatePodTemplateSpec validates the Job's pod template; without
+// withPodSpec, only its metadata and what a template may never hold (see
+// specValidationOptions.podSpecUnchanged).
+func validatePodTemplateSpec(tpl *corev1.PodTemplateSpec, fldPath *field.Path, withPodSpec bool) field.ErrorList {
 	allErrs := metav1validation.ValidateLabels(tpl.Labels, fldPath.Child("labels"))
 	allErrs = append(allErrs, apimachineryvalidation.ValidateAnnotations(tpl.Annotations, fldPath.Child("annotations"))...)
-	allErrs = append(allErrs, validatePodSpec(&tpl.Spec, fldPath.Child("spec"))...)
+	if withPodSpec {
+		allErrs = append(allErrs, validatePodSpec(&tpl.Spec, fldPath.Child("spec"))...)
+	}
 	if len(tpl.Spec.EphemeralContainers) > 0 {
 		allErrs = append(allErrs, field.Forbidden(fldPath.Child("spec", "ephemeralContainers"), "ephemeral containers not allowed in pod template"))
 	}

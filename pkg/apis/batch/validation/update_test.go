@@ -64,6 +64,11 @@ func suspendingJob() *batch.Job {
 	return job
 }
 
+func netSysctlWithHostNetwork(spec *corev1.PodSpec) {
+	spec.HostNetwork = true
+	spec.SecurityContext = &corev1.PodSecurityContext{Sysctls: []corev1.Sysctl{{Name: "net.core.somaxconn", Value: "1024"}}}
+}
+
 func withResources(cpu string) corev1.ResourceRequirements {
 	return corev1.ResourceRequirements{
 		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(cpu)},
@@ -118,6 +123,36 @@ func TestValidateJobUpdate(t *testing.T) {
 			old:    runningJob(),
 			update: func(j *batch.Job) { j.Spec.Parallelism = ptr.To[int32](-1) },
 			want:   []wantErr{invalid("spec.parallelism", "must be greater than or equal to 0")},
+		},
+		// A pod spec stored under older, laxer rules (here: a net sysctl
+		// with hostNetwork, refused since) does not block updates that leave
+		// it as it is, such as the garbage collector removing a finalizer.
+		"a stored pod spec that newer rules refuse, unchanged": {
+			old: jobWith(func(j *batch.Job) {
+				j.Status.StartTime, j.Status.Active = &startTime, 1
+				netSysctlWithHostNetwork(&j.Spec.Template.Spec)
+			}),
+			update: func(j *batch.Job) {
+				j.Finalizers = []string{metav1.FinalizerDeleteDependents}
+				j.Labels = map[string]string{"new": "label"}
+				j.Spec.Suspend = ptr.To(true)
+			},
+		},
+		"a stored pod spec that newer rules refuse, changed": {
+			old: jobWith(func(j *batch.Job) {
+				j.Spec.Suspend = ptr.To(true)
+				netSysctlWithHostNetwork(&j.Spec.Template.Spec)
+			}),
+			update: func(j *batch.Job) { j.Spec.Template.Spec.Containers[0].Resources = withResources("2") },
+			want:   []wantErr{invalid("spec.template.spec.securityContext.sysctls[0].name", "may not be specified when 'hostNetwork' is true")},
+		},
+		"an unchanged pod spec: the template's metadata is still validated": {
+			old: jobWith(func(j *batch.Job) {
+				j.Spec.Suspend = ptr.To(true)
+				netSysctlWithHostNetwork(&j.Spec.Template.Spec)
+			}),
+			update: func(j *batch.Job) { j.Spec.Template.Labels["bad key"] = "v" },
+			want:   []wantErr{invalid("spec.template.labels", "name part must consist of")},
 		},
 		"name is immutable": {
 			old:    runningJob(),

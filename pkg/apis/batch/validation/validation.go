@@ -65,7 +65,7 @@ func ValidateJobCreate(job *batch.Job, opts JobValidationOptions) field.ErrorLis
 	}
 	allErrs := validateObjectMeta(&job.ObjectMeta, metadataPath)
 	allErrs = append(allErrs, validateGeneratedSelector(job, opts.RequirePrefixedLabels)...)
-	allErrs = append(allErrs, validateJobSpec(&job.Spec, specPath, false)...)
+	allErrs = append(allErrs, validateJobSpec(&job.Spec, specPath, specValidationOptions{})...)
 	allErrs = append(allErrs, validateNameAllowsCompletions(job)...)
 	return allErrs
 }
@@ -182,19 +182,33 @@ func isIndexed(spec *batch.JobSpec) bool {
 	return ptr.Deref(spec.CompletionMode, batch.NonIndexedCompletion) == batch.IndexedCompletion
 }
 
+// specValidationOptions relax validateJobSpec on update, for what was
+// stored under older, laxer rules.
+type specValidationOptions struct {
+	// allowInvalidLabelValueInSelector keeps an update of a Job whose stored
+	// selector predates stricter label-value validation possible.
+	allowInvalidLabelValueInSelector bool
+	// podSpecUnchanged skips the pod spec rules (core pod validation) when
+	// an update leaves the stored pod spec as it is. That spec was accepted
+	// when it was stored; rules added since (by a newer jobserver) must not
+	// make the Job impossible to update: to label it, suspend it, or let the
+	// garbage collector remove its foregroundDeletion finalizer. Upstream
+	// reaches the same end with one ratcheting option per tightened rule.
+	podSpecUnchanged bool
+}
+
 // validateJobSpec validates a spec on create and update: the field rules,
 // the pod template, the required selector and its match with the template
-// labels. allowInvalidLabelValueInSelector keeps an update of a Job whose
-// stored selector predates stricter label-value validation possible.
-func validateJobSpec(spec *batch.JobSpec, fldPath *field.Path, allowInvalidLabelValueInSelector bool) field.ErrorList {
+// labels.
+func validateJobSpec(spec *batch.JobSpec, fldPath *field.Path, opts specValidationOptions) field.ErrorList {
 	allErrs := validateJobSpecFields(spec, fldPath)
-	allErrs = append(allErrs, validatePodTemplateSpec(&spec.Template, fldPath.Child("template"))...)
+	allErrs = append(allErrs, validatePodTemplateSpec(&spec.Template, fldPath.Child("template"), !opts.podSpecUnchanged)...)
 	allErrs = append(allErrs, validateRestartPolicy(spec, fldPath.Child("template", "spec", "restartPolicy"))...)
 
 	if spec.Selector == nil {
 		allErrs = append(allErrs, field.Required(fldPath.Child("selector"), ""))
 	} else {
-		selectorOpts := metav1validation.LabelSelectorValidationOptions{AllowInvalidLabelValueInSelector: allowInvalidLabelValueInSelector}
+		selectorOpts := metav1validation.LabelSelectorValidationOptions{AllowInvalidLabelValueInSelector: opts.allowInvalidLabelValueInSelector}
 		allErrs = append(allErrs, metav1validation.ValidateLabelSelector(spec.Selector, selectorOpts, fldPath.Child("selector"))...)
 	}
 	// Whether manual or generated, the selector must match the Pods the Job
@@ -312,9 +326,10 @@ func validateRestartPolicy(spec *batch.JobSpec, fldPath *field.Path) field.Error
 
 // validateJobSpecUpdate validates the new spec and the update rules.
 func validateJobSpecUpdate(spec, oldSpec *batch.JobSpec, fldPath *field.Path, opts JobValidationOptions) field.ErrorList {
-	// A stored selector that passed older, laxer validation stays valid.
-	allowInvalidLabelValue := metav1validation.LabelSelectorHasInvalidLabelValue(oldSpec.Selector)
-	allErrs := validateJobSpec(spec, fldPath, allowInvalidLabelValue)
+	allErrs := validateJobSpec(spec, fldPath, specValidationOptions{
+		allowInvalidLabelValueInSelector: metav1validation.LabelSelectorHasInvalidLabelValue(oldSpec.Selector),
+		podSpecUnchanged:                 apiequality.Semantic.DeepEqual(spec.Template.Spec, oldSpec.Template.Spec),
+	})
 	allErrs = append(allErrs, validateCompletionsUpdate(spec, oldSpec, fldPath.Child("completions"))...)
 	allErrs = append(allErrs, apimachineryvalidation.ValidateImmutableField(spec.Selector, oldSpec.Selector, fldPath.Child("selector"))...)
 	allErrs = append(allErrs, validatePodTemplateUpdate(spec, oldSpec, fldPath, opts)...)
