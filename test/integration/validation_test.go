@@ -60,6 +60,11 @@ func TestJobCreateValidation(t *testing.T) {
 			j.Spec.Template.Spec.HostNetwork = true
 			j.Spec.Template.Spec.SecurityContext = &corev1.PodSecurityContext{Sysctls: []corev1.Sysctl{{Name: "net.core.somaxconn", Value: "1024"}}}
 		}, []string{"spec.template.spec.securityContext.sysctls[0].name"}},
+		{"short-lived projected token", func(j *batchv1.Job) {
+			j.Spec.Template.Spec.Volumes = []corev1.Volume{{Name: "token", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
+				Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token", ExpirationSeconds: ptr.To[int64](60)}}},
+			}}}}
+		}, []string{"spec.template.spec.volumes[0].projected.sources[0].serviceAccountToken.expirationSeconds"}},
 		{"volume mount without volume", func(j *batchv1.Job) {
 			j.Spec.Template.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "data", MountPath: "/data"}}
 		}, []string{"spec.template.spec.containers[0].volumeMounts[0].name"}},

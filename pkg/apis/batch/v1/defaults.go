@@ -145,10 +145,37 @@ func imageTag(image string) string {
 	return "latest"
 }
 
-// SetDefaults_Volume gives a volume without a source an emptyDir.
+// SetDefaults_Volume gives a volume without a source an emptyDir, and an
+// image volume its pull policy as for a container image (Always for
+// :latest, IfNotPresent otherwise).
 func SetDefaults_Volume(obj *corev1.Volume) {
 	if ptr.AllPtrFieldsNil(&obj.VolumeSource) {
 		obj.VolumeSource = corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}
+	}
+	if obj.Image != nil && obj.Image.PullPolicy == "" {
+		// Upstream parses the reference; one it cannot parse (empty, say)
+		// has no tag and gets IfNotPresent.
+		if obj.Image.Reference != "" && imageTag(obj.Image.Reference) == "latest" {
+			obj.Image.PullPolicy = corev1.PullAlways
+		} else {
+			obj.Image.PullPolicy = corev1.PullIfNotPresent
+		}
+	}
+}
+
+// SetDefaults_ServiceAccountTokenProjection defaults a projected token's
+// lifetime to one hour.
+func SetDefaults_ServiceAccountTokenProjection(obj *corev1.ServiceAccountTokenProjection) {
+	if obj.ExpirationSeconds == nil {
+		obj.ExpirationSeconds = ptr.To[int64](3600)
+	}
+}
+
+// SetDefaults_PersistentVolumeClaimSpec defaults the volume mode of an
+// ephemeral volume's claim template to Filesystem.
+func SetDefaults_PersistentVolumeClaimSpec(obj *corev1.PersistentVolumeClaimSpec) {
+	if obj.VolumeMode == nil {
+		obj.VolumeMode = ptr.To(corev1.PersistentVolumeFilesystem)
 	}
 }
 

@@ -108,6 +108,28 @@ func TestSetDefaultsJob(t *testing.T) {
 			assert.NotNil(t, j.Spec.Template.Spec.Volumes[0].EmptyDir)
 			assert.Equal(t, ptr.To[int32](0o644), j.Spec.Template.Spec.Volumes[1].ConfigMap.DefaultMode)
 		}},
+		{"projected token lifetime, claim template volume mode, image volume pull policies", func(j *batchv1.Job) {
+			j.Spec.Template.Spec.Volumes = []corev1.Volume{
+				{Name: "t", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{
+					{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token"}},
+					{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "kept", ExpirationSeconds: ptr.To[int64](7200)}},
+				}}}},
+				{Name: "e", VolumeSource: corev1.VolumeSource{Ephemeral: &corev1.EphemeralVolumeSource{VolumeClaimTemplate: &corev1.PersistentVolumeClaimTemplate{}}}},
+				{Name: "latest", VolumeSource: corev1.VolumeSource{Image: &corev1.ImageVolumeSource{Reference: "model"}}},
+				{Name: "tagged", VolumeSource: corev1.VolumeSource{Image: &corev1.ImageVolumeSource{Reference: "model:v1"}}},
+				{Name: "empty", VolumeSource: corev1.VolumeSource{Image: &corev1.ImageVolumeSource{}}},
+				{Name: "set", VolumeSource: corev1.VolumeSource{Image: &corev1.ImageVolumeSource{Reference: "model", PullPolicy: corev1.PullNever}}},
+			}
+		}, func(t *testing.T, j *batchv1.Job) {
+			vols := j.Spec.Template.Spec.Volumes
+			assert.Equal(t, ptr.To[int64](3600), vols[0].Projected.Sources[0].ServiceAccountToken.ExpirationSeconds)
+			assert.Equal(t, ptr.To[int64](7200), vols[0].Projected.Sources[1].ServiceAccountToken.ExpirationSeconds)
+			assert.Equal(t, ptr.To(corev1.PersistentVolumeFilesystem), vols[1].Ephemeral.VolumeClaimTemplate.Spec.VolumeMode)
+			assert.Equal(t, corev1.PullAlways, vols[2].Image.PullPolicy)
+			assert.Equal(t, corev1.PullIfNotPresent, vols[3].Image.PullPolicy)
+			assert.Equal(t, corev1.PullIfNotPresent, vols[4].Image.PullPolicy)
+			assert.Equal(t, corev1.PullNever, vols[5].Image.PullPolicy)
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			job := minimalJob()

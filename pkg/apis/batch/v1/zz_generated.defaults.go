@@ -114,6 +114,9 @@ func SetObjectDefaults_Job(in *Job) {
 						}
 					}
 				}
+				if b.ServiceAccountToken != nil {
+					SetDefaults_ServiceAccountTokenProjection(b.ServiceAccountToken)
+				}
 			}
 		}
 		if a.VolumeSource.ScaleIO != nil {
@@ -122,6 +125,11 @@ func SetObjectDefaults_Job(in *Job) {
 			}
 			if a.VolumeSource.ScaleIO.FSType == "" {
 				a.VolumeSource.ScaleIO.FSType = "xfs"
+			}
+		}
+		if a.VolumeSource.Ephemeral != nil {
+			if a.VolumeSource.Ephemeral.VolumeClaimTemplate != nil {
+				SetDefaults_PersistentVolumeClaimSpec(&a.VolumeSource.Ephemeral.VolumeClaimTemplate.Spec)
 			}
 		}
 	}

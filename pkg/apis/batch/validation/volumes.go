@@ -28,7 +28,10 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/util/sets"
+	utilvalidation "k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
@@ -47,6 +50,9 @@ var (
 		corev1.HostPathSocket,
 		corev1.HostPathCharDev,
 		corev1.HostPathBlockDev)
+	supportedAccessModes             = sets.New(corev1.ReadWriteOnce, corev1.ReadOnlyMany, corev1.ReadWriteMany, corev1.ReadWriteOncePod)
+	supportedVolumeModes             = sets.New(corev1.PersistentVolumeBlock, corev1.PersistentVolumeFilesystem)
+	supportedPodCertificateKeyTypes  = sets.New("RSA3072", "RSA4096", "ECDSAP256", "ECDSAP384", "ECDSAP521", "ED25519")
 	validVolumeDownwardAPIFieldPaths = sets.New(
 		"metadata.name",
 		"metadata.namespace",
@@ -100,8 +106,10 @@ func setVolumeSources(src *corev1.VolumeSource) []string {
 }
 
 // validateVolumeSource requires exactly one source and checks the details of
-// the common ones (emptyDir, hostPath, secret, configMap,
-// persistentVolumeClaim, downwardAPI).
+// emptyDir, hostPath, secret, configMap, persistentVolumeClaim, downwardAPI,
+// projected, nfs, csi, ephemeral and image. Not ported: the in-tree sources
+// of cloud and storage vendors (gcePersistentDisk, awsElasticBlockStore,
+// iscsi, rbd, cephfs, ...), which kube-apiserver still checks on each Pod.
 func validateVolumeSource(src *corev1.VolumeSource, fldPath *field.Path) field.ErrorList {
 	sources := setVolumeSources(src)
 	if len(sources) == 0 {
@@ -134,6 +142,7 @@ func validateVolumeSource(src *corev1.VolumeSource, fldPath *field.Path) field.E
 			allErrs = append(allErrs, field.Required(srcPath.Child("secretName"), ""))
 		}
 		allErrs = append(allErrs, validateFileMode(src.Secret.DefaultMode, srcPath.Child("defaultMode"))...)
+		allErrs = append(allErrs, validateUserField(src.Secret.DefaultUser, srcPath.Child("defaultUser"))...)
 		for i := range src.Secret.Items {
 			allErrs = append(allErrs, validateKeyToPath(&src.Secret.Items[i], srcPath.Child("items").Index(i))...)
 		}
@@ -142,6 +151,7 @@ func validateVolumeSource(src *corev1.VolumeSource, fldPath *field.Path) field.E
 			allErrs = append(allErrs, field.Required(srcPath.Child("name"), ""))
 		}
 		allErrs = append(allErrs, validateFileMode(src.ConfigMap.DefaultMode, srcPath.Child("defaultMode"))...)
+		allErrs = append(allErrs, validateUserField(src.ConfigMap.DefaultUser, srcPath.Child("defaultUser"))...)
 		for i := range src.ConfigMap.Items {
 			allErrs = append(allErrs, validateKeyToPath(&src.ConfigMap.Items[i], srcPath.Child("items").Index(i))...)
 		}
@@ -151,10 +161,275 @@ func validateVolumeSource(src *corev1.VolumeSource, fldPath *field.Path) field.E
 		}
 	case "downwardAPI":
 		allErrs = append(allErrs, validateFileMode(src.DownwardAPI.DefaultMode, srcPath.Child("defaultMode"))...)
+		allErrs = append(allErrs, validateUserField(src.DownwardAPI.DefaultUser, srcPath.Child("defaultUser"))...)
 		for i := range src.DownwardAPI.Items {
 			// Upstream reports item errors under the source's path.
 			allErrs = append(allErrs, validateDownwardAPIVolumeFile(&src.DownwardAPI.Items[i], srcPath)...)
 		}
+	case "projected":
+		allErrs = append(allErrs, validateFileMode(src.Projected.DefaultMode, srcPath.Child("defaultMode"))...)
+		allErrs = append(allErrs, validateUserField(src.Projected.DefaultUser, srcPath.Child("defaultUser"))...)
+		allErrs = append(allErrs, validateProjectionSources(src.Projected, srcPath)...)
+	case "nfs":
+		if len(src.NFS.Server) == 0 {
+			allErrs = append(allErrs, field.Required(srcPath.Child("server"), ""))
+		}
+		if len(src.NFS.Path) == 0 {
+			allErrs = append(allErrs, field.Required(srcPath.Child("path"), ""))
+		}
+		if !path.IsAbs(src.NFS.Path) {
+			allErrs = append(allErrs, field.Invalid(srcPath.Child("path"), src.NFS.Path, "must be an absolute path"))
+		}
+	case "csi":
+		allErrs = append(allErrs, validateCSIDriverName(src.CSI.Driver, srcPath.Child("driver"))...)
+		if ref := src.CSI.NodePublishSecretRef; ref != nil {
+			if len(ref.Name) == 0 {
+				allErrs = append(allErrs, field.Required(srcPath.Child("nodePublishSecretRef", "name"), ""))
+			} else {
+				// Upstream reports it at csi.name.
+				for _, msg := range apimachineryvalidation.NameIsDNSSubdomain(ref.Name, false) {
+					allErrs = append(allErrs, field.Invalid(srcPath.Child("name"), ref.Name, msg))
+				}
+			}
+		}
+	case "ephemeral":
+		if src.Ephemeral.VolumeClaimTemplate == nil {
+			allErrs = append(allErrs, field.Required(srcPath.Child("volumeClaimTemplate"), ""))
+		} else {
+			allErrs = append(allErrs, validatePersistentVolumeClaimTemplate(src.Ephemeral.VolumeClaimTemplate, srcPath.Child("volumeClaimTemplate"))...)
+		}
+	case "image":
+		if len(src.Image.Reference) == 0 {
+			allErrs = append(allErrs, field.Required(srcPath.Child("reference"), ""))
+		}
+		if p := src.Image.PullPolicy; p != "" && !supportedPullPolicies.Has(p) {
+			allErrs = append(allErrs, field.NotSupported(srcPath.Child("pullPolicy"), p, sets.List(supportedPullPolicies)))
+		}
+	}
+	return allErrs
+}
+
+// validateProjectionSources checks each source of a projected volume (one
+// kind per entry) and that no two write the same path. As upstream, some
+// errors are reported at the projected volume's path rather than the
+// entry's. Not ported: the syntax of clusterTrustBundle and podCertificate
+// signer names, podCertificate userAnnotations and maxExpirationSeconds.
+func validateProjectionSources(projection *corev1.ProjectedVolumeSource, fldPath *field.Path) field.ErrorList {
+	var allErrs field.ErrorList
+	allPaths := sets.New[string]()
+	claimPath := func(p string, value any) {
+		if allPaths.Has(p) {
+			allErrs = append(allErrs, field.Invalid(fldPath, value, "conflicting duplicate paths"))
+		}
+		allPaths.Insert(p)
+	}
+	for i, source := range projection.Sources {
+		numSources := 0
+		srcPath := fldPath.Child("sources").Index(i)
+		if projPath := srcPath.Child("secret"); source.Secret != nil {
+			numSources++
+			if len(source.Secret.Name) == 0 {
+				allErrs = append(allErrs, field.Required(projPath.Child("name"), ""))
+			}
+			for j := range source.Secret.Items {
+				kp := &source.Secret.Items[j]
+				allErrs = append(allErrs, validateKeyToPath(kp, projPath.Child("items").Index(j))...)
+				if len(kp.Path) > 0 {
+					claimPath(kp.Path, source.Secret.Name)
+				}
+			}
+		}
+		if projPath := srcPath.Child("configMap"); source.ConfigMap != nil {
+			numSources++
+			if len(source.ConfigMap.Name) == 0 {
+				allErrs = append(allErrs, field.Required(projPath.Child("name"), ""))
+			}
+			for j := range source.ConfigMap.Items {
+				kp := &source.ConfigMap.Items[j]
+				allErrs = append(allErrs, validateKeyToPath(kp, projPath.Child("items").Index(j))...)
+				if len(kp.Path) > 0 {
+					claimPath(kp.Path, source.ConfigMap.Name)
+				}
+			}
+		}
+		if projPath := srcPath.Child("downwardAPI"); source.DownwardAPI != nil {
+			numSources++
+			for j := range source.DownwardAPI.Items {
+				file := &source.DownwardAPI.Items[j]
+				allErrs = append(allErrs, validateDownwardAPIVolumeFile(file, projPath)...)
+				if len(file.Path) > 0 {
+					claimPath(file.Path, file.Path)
+				}
+			}
+		}
+		if projPath := srcPath.Child("serviceAccountToken"); source.ServiceAccountToken != nil {
+			numSources++
+			sat := source.ServiceAccountToken
+			if exp := sat.ExpirationSeconds; exp == nil {
+				allErrs = append(allErrs, field.Required(projPath.Child("expirationSeconds"), ""))
+			} else {
+				if *exp < 10*60 {
+					allErrs = append(allErrs, field.Invalid(projPath.Child("expirationSeconds"), *exp, "may not specify a duration less than 10 minutes"))
+				}
+				if *exp > 1<<32 {
+					allErrs = append(allErrs, field.Invalid(projPath.Child("expirationSeconds"), *exp, "may not specify a duration larger than 2^32 seconds"))
+				}
+			}
+			if sat.Path == "" {
+				allErrs = append(allErrs, field.Required(fldPath.Child("path"), ""))
+			} else {
+				allErrs = append(allErrs, validateLocalNonReservedPath(sat.Path, fldPath.Child("path"))...)
+			}
+			allErrs = append(allErrs, validateUserField(sat.User, projPath.Child("user"))...)
+		}
+		if projPath := srcPath.Child("clusterTrustBundle"); source.ClusterTrustBundle != nil {
+			numSources++
+			ctb := source.ClusterTrustBundle
+			switch {
+			case ctb.Name != nil && ctb.SignerName != nil:
+				allErrs = append(allErrs, field.Invalid(projPath, ctb, "only one of name and signerName may be used"))
+			case ctb.Name != nil:
+				if *ctb.Name == "" {
+					allErrs = append(allErrs, field.Required(projPath.Child("name"), "must be a valid object name"))
+				}
+				if ctb.LabelSelector != nil {
+					allErrs = append(allErrs, field.Invalid(projPath.Child("labelSelector"), ctb.LabelSelector, "labelSelector must be unset if name is specified"))
+				}
+			case ctb.SignerName != nil:
+				if *ctb.SignerName == "" {
+					allErrs = append(allErrs, field.Required(projPath.Child("signerName"), "must be a valid signer name"))
+				}
+				allErrs = append(allErrs, metav1validation.ValidateLabelSelector(ctb.LabelSelector,
+					metav1validation.LabelSelectorValidationOptions{}, projPath.Child("labelSelector"))...)
+			default:
+				allErrs = append(allErrs, field.Required(projPath, "either name or signerName must be specified"))
+			}
+			if ctb.Path == "" {
+				allErrs = append(allErrs, field.Required(projPath.Child("path"), ""))
+			}
+			allErrs = append(allErrs, validateUserField(ctb.User, projPath.Child("user"))...)
+			allErrs = append(allErrs, validateLocalNonReservedPath(ctb.Path, projPath.Child("path"))...)
+			claimPath(ctb.Path, ctb.Path)
+		}
+		if projPath := srcPath.Child("podCertificate"); source.PodCertificate != nil {
+			numSources++
+			pc := source.PodCertificate
+			if len(pc.SignerName) == 0 {
+				allErrs = append(allErrs, field.Required(projPath.Child("signerName"), ""))
+			}
+			allErrs = append(allErrs, validateUserField(pc.User, projPath.Child("user"))...)
+			if !supportedPodCertificateKeyTypes.Has(pc.KeyType) {
+				allErrs = append(allErrs, field.NotSupported(projPath.Child("keyType"), pc.KeyType, supportedPodCertificateKeyTypes.UnsortedList()))
+			}
+			numPaths := 0
+			for _, p := range []struct {
+				value string
+				name  string
+			}{{pc.CredentialBundlePath, "credentialBundlePath"}, {pc.KeyPath, "keyPath"}, {pc.CertificateChainPath, "certificateChainPath"}} {
+				if len(p.value) == 0 {
+					continue
+				}
+				numPaths++
+				allErrs = append(allErrs, validateLocalNonReservedPath(p.value, projPath.Child(p.name))...)
+				claimPath(p.value, p.value)
+			}
+			if numPaths == 0 {
+				allErrs = append(allErrs, field.Required(projPath, "specify at least one of credentialBundlePath, keyPath, and certificateChainPath"))
+			}
+		}
+		if numSources > 1 {
+			allErrs = append(allErrs, field.Forbidden(srcPath, "may not specify more than 1 volume type per source"))
+		}
+	}
+	return allErrs
+}
+
+// validatePersistentVolumeClaimTemplate checks the claim template of an
+// ephemeral volume (upstream ValidatePersistentVolumeClaimTemplate): only
+// labels and annotations in its metadata, and the main rules of the claim
+// spec. Not ported: dataSource and dataSourceRef.
+func validatePersistentVolumeClaimTemplate(tpl *corev1.PersistentVolumeClaimTemplate, fldPath *field.Path) field.ErrorList {
+	metaPath := fldPath.Child("metadata")
+	allErrs := apimachineryvalidation.ValidateAnnotations(tpl.Annotations, metaPath.Child("annotations"))
+	allErrs = append(allErrs, metav1validation.ValidateLabels(tpl.Labels, metaPath.Child("labels"))...)
+	// Every other field of the metadata must be unset.
+	meta := reflect.ValueOf(tpl.ObjectMeta)
+	for i := 0; i < meta.NumField(); i++ {
+		f := meta.Type().Field(i)
+		if f.Name == "Labels" || f.Name == "Annotations" || meta.Field(i).IsZero() {
+			continue
+		}
+		allErrs = append(allErrs, field.Forbidden(metaPath.Child(strings.ToLower(f.Name[:1])+f.Name[1:]), "cannot be set"))
+	}
+
+	spec := &tpl.Spec
+	specPath := fldPath.Child("spec")
+	if len(spec.AccessModes) == 0 {
+		allErrs = append(allErrs, field.Required(specPath.Child("accessModes"), "at least 1 access mode is required"))
+	}
+	if spec.Selector != nil {
+		allErrs = append(allErrs, metav1validation.ValidateLabelSelector(spec.Selector, metav1validation.LabelSelectorValidationOptions{}, specPath.Child("selector"))...)
+	}
+	rwop, others := false, false
+	for _, mode := range spec.AccessModes {
+		switch {
+		case !supportedAccessModes.Has(mode):
+			allErrs = append(allErrs, field.NotSupported(specPath.Child("accessModes"), mode, sets.List(supportedAccessModes)))
+		case mode == corev1.ReadWriteOncePod:
+			rwop = true
+		default:
+			others = true
+		}
+	}
+	if rwop && others {
+		allErrs = append(allErrs, field.Forbidden(specPath.Child("accessModes"), "may not use ReadWriteOncePod with other access modes"))
+	}
+	storagePath := specPath.Child("resources").Key(string(corev1.ResourceStorage))
+	if storage, ok := spec.Resources.Requests[corev1.ResourceStorage]; !ok {
+		allErrs = append(allErrs, field.Required(storagePath, ""))
+	} else if storage.Sign() <= 0 {
+		allErrs = append(allErrs, field.Invalid(storagePath, storage.String(), "must be greater than zero"))
+	}
+	if spec.StorageClassName != nil && len(*spec.StorageClassName) > 0 {
+		for _, msg := range apimachineryvalidation.NameIsDNSSubdomain(*spec.StorageClassName, false) {
+			allErrs = append(allErrs, field.Invalid(specPath.Child("storageClassName"), *spec.StorageClassName, msg))
+		}
+	}
+	if spec.VolumeMode != nil && !supportedVolumeModes.Has(*spec.VolumeMode) {
+		allErrs = append(allErrs, field.NotSupported(specPath.Child("volumeMode"), *spec.VolumeMode, sets.List(supportedVolumeModes)))
+	}
+	if name := spec.VolumeAttributesClassName; name != nil && len(*name) > 0 {
+		for _, msg := range apimachineryvalidation.NameIsDNSSubdomain(*name, false) {
+			allErrs = append(allErrs, field.Invalid(specPath.Child("volumeAttributesClassName"), *name, msg))
+		}
+	}
+	return allErrs
+}
+
+// validateCSIDriverName: required, at most 63 characters, a DNS subdomain
+// when lower-cased.
+func validateCSIDriverName(driver string, fldPath *field.Path) field.ErrorList {
+	if len(driver) == 0 {
+		return field.ErrorList{field.Required(fldPath, "")}
+	}
+	var allErrs field.ErrorList
+	if len(driver) > 63 {
+		allErrs = append(allErrs, field.TooLong(fldPath, "", 63))
+	}
+	for _, msg := range utilvalidation.IsDNS1123Subdomain(strings.ToLower(driver)) {
+		allErrs = append(allErrs, field.Invalid(fldPath, driver, msg))
+	}
+	return allErrs
+}
+
+// validateUserField: a user ID, when set, is in range.
+func validateUserField(user *int64, fldPath *field.Path) field.ErrorList {
+	if user == nil {
+		return nil
+	}
+	var allErrs field.ErrorList
+	for _, msg := range utilvalidation.IsValidUserID(*user) {
+		allErrs = append(allErrs, field.Invalid(fldPath, *user, msg))
 	}
 	return allErrs
 }
@@ -176,6 +451,7 @@ func validateKeyToPath(kp *corev1.KeyToPath, fldPath *field.Path) field.ErrorLis
 	}
 	allErrs = append(allErrs, validateLocalNonReservedPath(kp.Path, fldPath.Child("path"))...)
 	allErrs = append(allErrs, validateFileMode(kp.Mode, fldPath.Child("mode"))...)
+	allErrs = append(allErrs, validateUserField(kp.User, fldPath.Child("user"))...)
 	return allErrs
 }
 
@@ -197,6 +473,7 @@ func validateDownwardAPIVolumeFile(file *corev1.DownwardAPIVolumeFile, fldPath *
 		allErrs = append(allErrs, field.Required(fldPath, "one of fieldRef and resourceFieldRef is required"))
 	}
 	allErrs = append(allErrs, validateFileMode(file.Mode, fldPath.Child("mode"))...)
+	allErrs = append(allErrs, validateUserField(file.User, fldPath.Child("user"))...)
 	return allErrs
 }
 
