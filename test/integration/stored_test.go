@@ -38,10 +38,11 @@ import (
 
 // TestJobStoredUnderOlderRulesStaysUpdatable: a Job whose pod template an
 // older jobserver accepted but today's validation refuses (here a net.*
-// sysctl with hostNetwork) can still be labelled, suspended and deleted in
+// sysctl with hostNetwork) can still be labelled, resumed and deleted in
 // the foreground (the garbage collector's finalizer removal is an update),
-// while a change of the template is validated in full. The stored object is
-// edited in etcd, as the older server would have written it.
+// and its template changed where a suspended Job's may be, with only new
+// errors refused. The stored object is edited in etcd, as the older server
+// would have written it.
 func TestJobStoredUnderOlderRulesStaysUpdatable(t *testing.T) {
 	etcdURL := framework.StartEtcd(t)
 	s := framework.StartServer(t, framework.ServerOptions{EtcdServers: etcdURL})
@@ -81,10 +82,15 @@ func TestJobStoredUnderOlderRulesStaysUpdatable(t *testing.T) {
 		return err == nil && j.Spec.Template.Spec.HostNetwork
 	}, 30*time.Second, 100*time.Millisecond, "jobserver sees the rewritten Job")
 
-	// A template change is validated in full, and names the old problem.
+	// While suspended, its template may take new tolerations: a bad one is
+	// refused for itself only, a good one goes through.
 	_, err = jobs.Patch(ctx, "stored-earlier", types.MergePatchType,
-		[]byte(`{"spec":{"template":{"spec":{"containers":[{"name":"main","image":"busybox:1.37","command":["sleep","1"]}]}}}}`), metav1.PatchOptions{})
-	requireInvalid(t, err, "spec.template.spec.securityContext.sysctls[0].name")
+		[]byte(`{"spec":{"template":{"spec":{"tolerations":[{"key":"bad key","operator":"Exists"}]}}}}`), metav1.PatchOptions{})
+	requireInvalid(t, err, "spec.template.spec.tolerations[0].key")
+	assert.NotContains(t, err.Error(), "sysctls", "the stored template's own problem is not held against the update")
+	_, err = jobs.Patch(ctx, "stored-earlier", types.MergePatchType,
+		[]byte(`{"spec":{"template":{"spec":{"tolerations":[{"key":"dedicated","operator":"Exists"}]}}}}`), metav1.PatchOptions{})
+	require.NoError(t, err, "a valid change of what a suspended Job's template may change")
 
 	// Updates that leave the pod spec alone go through.
 	_, err = jobs.Patch(ctx, "stored-earlier", types.MergePatchType, []byte(`{"metadata":{"labels":{"team":"a"}}}`), metav1.PatchOptions{})

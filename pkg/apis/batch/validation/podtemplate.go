@@ -73,19 +73,42 @@ var (
 		corev1.ContainerRestartRuleOnExitCodesOpNotIn)
 )
 
-// validatePodTemplateSpec validates the Job's pod template; without
-// withPodSpec, only its metadata and what a template may never hold (see
-// specValidationOptions.podSpecUnchanged).
-func validatePodTemplateSpec(tpl *corev1.PodTemplateSpec, fldPath *field.Path, withPodSpec bool) field.ErrorList {
+// validatePodTemplateSpec validates the Job's pod template. On update,
+// storedPodSpec is the stored one: see specValidationOptions.storedPodSpec.
+func validatePodTemplateSpec(tpl *corev1.PodTemplateSpec, storedPodSpec *corev1.PodSpec, fldPath *field.Path) field.ErrorList {
 	allErrs := metav1validation.ValidateLabels(tpl.Labels, fldPath.Child("labels"))
 	allErrs = append(allErrs, apimachineryvalidation.ValidateAnnotations(tpl.Annotations, fldPath.Child("annotations"))...)
-	if withPodSpec {
-		allErrs = append(allErrs, validatePodSpec(&tpl.Spec, fldPath.Child("spec"))...)
-	}
+	allErrs = append(allErrs, validatePodSpecUpdate(&tpl.Spec, storedPodSpec, fldPath.Child("spec"))...)
 	if len(tpl.Spec.EphemeralContainers) > 0 {
 		allErrs = append(allErrs, field.Forbidden(fldPath.Child("spec", "ephemeralContainers"), "ephemeral containers not allowed in pod template"))
 	}
 	return allErrs
+}
+
+// validatePodSpecUpdate validates spec, except, when stored is set, for the
+// errors stored already had: none if spec is unchanged.
+func validatePodSpecUpdate(spec, stored *corev1.PodSpec, fldPath *field.Path) field.ErrorList {
+	if stored == nil {
+		return validatePodSpec(spec, fldPath)
+	}
+	if apiequality.Semantic.DeepEqual(spec, stored) {
+		return nil
+	}
+	allErrs := validatePodSpec(spec, fldPath)
+	if len(allErrs) == 0 {
+		return nil
+	}
+	had := sets.New[string]()
+	for _, err := range validatePodSpec(stored, fldPath) {
+		had.Insert(err.Error())
+	}
+	var newErrs field.ErrorList
+	for _, err := range allErrs {
+		if !had.Has(err.Error()) {
+			newErrs = append(newErrs, err)
+		}
+	}
+	return newErrs
 }
 
 // validatePodSpec validates the template's pod spec. spec.restartPolicy is

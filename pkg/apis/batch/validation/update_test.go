@@ -138,13 +138,22 @@ func TestValidateJobUpdate(t *testing.T) {
 				j.Spec.Suspend = ptr.To(true)
 			},
 		},
-		"a stored pod spec that newer rules refuse, changed": {
+		"a stored pod spec that newer rules refuse, changed where allowed": {
 			old: jobWith(func(j *batch.Job) {
 				j.Spec.Suspend = ptr.To(true)
 				netSysctlWithHostNetwork(&j.Spec.Template.Spec)
 			}),
 			update: func(j *batch.Job) { j.Spec.Template.Spec.Containers[0].Resources = withResources("2") },
-			want:   []wantErr{invalid("spec.template.spec.securityContext.sysctls[0].name", "may not be specified when 'hostNetwork' is true")},
+		},
+		"a stored pod spec that newer rules refuse, changed with a new error": {
+			old: jobWith(func(j *batch.Job) {
+				j.Spec.Suspend = ptr.To(true)
+				netSysctlWithHostNetwork(&j.Spec.Template.Spec)
+			}),
+			update: func(j *batch.Job) {
+				j.Spec.Template.Spec.Tolerations = []corev1.Toleration{{Key: "bad key", Operator: corev1.TolerationOpExists}}
+			},
+			want: []wantErr{invalid("spec.template.spec.tolerations[0].key")},
 		},
 		"an unchanged pod spec: the template's metadata is still validated": {
 			old: jobWith(func(j *batch.Job) {

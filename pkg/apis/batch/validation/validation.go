@@ -188,13 +188,15 @@ type specValidationOptions struct {
 	// allowInvalidLabelValueInSelector keeps an update of a Job whose stored
 	// selector predates stricter label-value validation possible.
 	allowInvalidLabelValueInSelector bool
-	// podSpecUnchanged skips the pod spec rules (core pod validation) when
-	// an update leaves the stored pod spec as it is. That spec was accepted
-	// when it was stored; rules added since (by a newer jobserver) must not
-	// make the Job impossible to update: to label it, suspend it, or let the
-	// garbage collector remove its foregroundDeletion finalizer. Upstream
-	// reaches the same end with one ratcheting option per tightened rule.
-	podSpecUnchanged bool
+	// storedPodSpec, on update, is the pod spec as stored. It was accepted
+	// then; rules added since (by a newer jobserver) must not make the Job
+	// impossible to update: to label it, suspend it, let the garbage
+	// collector remove its foregroundDeletion finalizer, or change what a
+	// suspended Job's template may change. So an unchanged pod spec is not
+	// validated again, and a changed one is not refused for an error the
+	// stored one already had. Upstream reaches the same end with one
+	// ratcheting option per tightened rule (pod.GetValidationOptionsFromPodSpecAndMeta).
+	storedPodSpec *corev1.PodSpec
 }
 
 // validateJobSpec validates a spec on create and update: the field rules,
@@ -202,7 +204,7 @@ type specValidationOptions struct {
 // labels.
 func validateJobSpec(spec *batch.JobSpec, fldPath *field.Path, opts specValidationOptions) field.ErrorList {
 	allErrs := validateJobSpecFields(spec, fldPath)
-	allErrs = append(allErrs, validatePodTemplateSpec(&spec.Template, fldPath.Child("template"), !opts.podSpecUnchanged)...)
+	allErrs = append(allErrs, validatePodTemplateSpec(&spec.Template, opts.storedPodSpec, fldPath.Child("template"))...)
 	allErrs = append(allErrs, validateRestartPolicy(spec, fldPath.Child("template", "spec", "restartPolicy"))...)
 
 	if spec.Selector == nil {
@@ -328,7 +330,7 @@ func validateRestartPolicy(spec *batch.JobSpec, fldPath *field.Path) field.Error
 func validateJobSpecUpdate(spec, oldSpec *batch.JobSpec, fldPath *field.Path, opts JobValidationOptions) field.ErrorList {
 	allErrs := validateJobSpec(spec, fldPath, specValidationOptions{
 		allowInvalidLabelValueInSelector: metav1validation.LabelSelectorHasInvalidLabelValue(oldSpec.Selector),
-		podSpecUnchanged:                 apiequality.Semantic.DeepEqual(spec.Template.Spec, oldSpec.Template.Spec),
+		storedPodSpec:                    &oldSpec.Template.Spec,
 	})
 	allErrs = append(allErrs, validateCompletionsUpdate(spec, oldSpec, fldPath.Child("completions"))...)
 	allErrs = append(allErrs, apimachineryvalidation.ValidateImmutableField(spec.Selector, oldSpec.Selector, fldPath.Child("selector"))...)

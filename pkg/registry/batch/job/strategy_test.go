@@ -203,3 +203,64 @@ func TestSelectableFields(t *testing.T) {
 	_, _, err := GetAttrs(&batch.JobList{})
 	assert.Error(t, err)
 }
+
+// withAlphaFields sets a field of each alpha feature Kubernetes 1.37 turns
+// off by default.
+func withAlphaFields(j *batch.Job) {
+	spec := &j.Spec.Template.Spec
+	spec.Volumes = []corev1.Volume{
+		{Name: "s", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "s", DefaultUser: ptr.To[int64](1000),
+			Items: []corev1.KeyToPath{{Key: "k", Path: "p", User: ptr.To[int64](1000)}}}}},
+		{Name: "p", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{DefaultUser: ptr.To[int64](1000),
+			Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "t", ExpirationSeconds: ptr.To[int64](3600), User: ptr.To[int64](1000)}}}}}},
+		{Name: "e", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{Mode: ptr.To[int32](0o700)}}},
+	}
+	c := &spec.Containers[0]
+	c.VolumeMounts = []corev1.VolumeMount{{Name: "e", MountPath: "/e", BindMountOptions: []string{"nosuid"}}}
+	c.Lifecycle = &corev1.Lifecycle{StopSignal: ptr.To(corev1.SIGUSR1)}
+	c.LivenessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{GRPC: &corev1.GRPCAction{Port: 9000, Mode: ptr.To(corev1.GRPCProbeModeTLS)}},
+		TimeoutSeconds: 1, PeriodSeconds: 10, SuccessThreshold: 1, FailureThreshold: 3}
+}
+
+func TestDisabledAlphaFieldsAreDropped(t *testing.T) {
+	assertDropped := func(t *testing.T, j *batch.Job) {
+		t.Helper()
+		spec := j.Spec.Template.Spec
+		assert.Nil(t, spec.Volumes[0].Secret.DefaultUser)
+		assert.Nil(t, spec.Volumes[0].Secret.Items[0].User)
+		assert.Nil(t, spec.Volumes[1].Projected.DefaultUser)
+		assert.Nil(t, spec.Volumes[1].Projected.Sources[0].ServiceAccountToken.User)
+		assert.Nil(t, spec.Volumes[2].EmptyDir.Mode)
+		c := spec.Containers[0]
+		assert.Nil(t, c.VolumeMounts[0].BindMountOptions)
+		assert.Nil(t, c.Lifecycle, "a lifecycle left empty goes too")
+		assert.Nil(t, c.LivenessProbe.GRPC.Mode)
+		assert.Equal(t, int32(9000), c.LivenessProbe.GRPC.Port, "the rest of the probe stays")
+	}
+	ctx := context.Background()
+
+	t.Run("create", func(t *testing.T) {
+		job := validJob()
+		withAlphaFields(job)
+		strategy.PrepareForCreate(ctx, job)
+		assertDropped(t, job)
+		assert.Empty(t, strategy.Validate(ctx, job))
+	})
+	t.Run("update of a template that did not use them", func(t *testing.T) {
+		old := validJob()
+		old.Spec.Suspend = ptr.To(true)
+		job := old.DeepCopy()
+		withAlphaFields(job)
+		strategy.PrepareForUpdate(ctx, job, old)
+		assertDropped(t, job)
+	})
+	t.Run("update of a template that used them keeps them", func(t *testing.T) {
+		old := validJob()
+		withAlphaFields(old)
+		job := old.DeepCopy()
+		job.Labels = map[string]string{"new": "label"}
+		strategy.PrepareForUpdate(ctx, job, old)
+		assert.Equal(t, old.Spec.Template.Spec, job.Spec.Template.Spec)
+		assert.Equal(t, old.Generation, job.Generation)
+	})
+}
