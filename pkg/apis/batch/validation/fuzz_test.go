@@ -129,7 +129,7 @@ func richJob() *batch.Job {
 		spec.ActiveDeadlineSeconds = ptr.To[int64](10)
 		spec.PreemptionPolicy = ptr.To(corev1.PreemptNever)
 		spec.TopologySpreadConstraints = []corev1.TopologySpreadConstraint{{MaxSkew: 1, TopologyKey: "k", WhenUnsatisfiable: corev1.DoNotSchedule, LabelSelector: &metav1.LabelSelector{}}}
-		spec.HostUsers = ptr.To(false)
+		spec.HostUsers = ptr.To(true)
 		spec.SecurityContext = &corev1.PodSecurityContext{
 			RunAsUser: ptr.To[int64](1), RunAsGroup: ptr.To[int64](1), FSGroup: ptr.To[int64](1),
 			FSGroupChangePolicy: ptr.To(corev1.FSGroupChangeAlways), SupplementalGroupsPolicy: ptr.To(corev1.SupplementalGroupsPolicyMerge),
@@ -141,7 +141,7 @@ func richJob() *batch.Job {
 				RunAsUserName: ptr.To("u"), HostProcess: ptr.To(false)},
 		}
 		spec.Containers[0].SecurityContext = &corev1.SecurityContext{
-			RunAsUser: ptr.To[int64](1), RunAsGroup: ptr.To[int64](1), ProcMount: ptr.To(corev1.UnmaskedProcMount),
+			RunAsUser: ptr.To[int64](1), RunAsGroup: ptr.To[int64](1), ProcMount: ptr.To(corev1.DefaultProcMount),
 			AllowPrivilegeEscalation: ptr.To(false), Privileged: ptr.To(false), Capabilities: &corev1.Capabilities{Add: []corev1.Capability{"NET_ADMIN"}},
 			SeccompProfile:  &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 			AppArmorProfile: &corev1.AppArmorProfile{Type: corev1.AppArmorProfileTypeRuntimeDefault},

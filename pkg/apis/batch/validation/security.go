@@ -32,8 +32,8 @@ import (
 // validatePodSpecSecurityContext and ValidateSecurityContext): user and
 // group IDs, the enumerations, seccomp and AppArmor profiles, and
 // allowPrivilegeEscalation=false with what contradicts it, sysctls, the
-// SELinux change policy, Windows options and procMount Unmasked without a
-// user namespace. Not ported: the rule that depends on the cluster
+// SELinux change policy, Windows options, procMount Unmasked without a
+// user namespace and what a user namespace excludes. Not ported: the rule that depends on the cluster
 // (kube-apiserver's --allow-privileged), and the checks of Pods whose
 // spec.os.name is windows.
 
@@ -76,7 +76,8 @@ var (
 // validatePodSecurityContext checks the Pod's security context and, since
 // they depend on it, the procMount of each container.
 func validatePodSecurityContext(spec *corev1.PodSpec, specPath *field.Path) field.ErrorList {
-	allErrs := validateUnmaskedProcMounts(spec, specPath)
+	allErrs := validateHostUsers(spec, specPath)
+	allErrs = append(allErrs, validateUnmaskedProcMounts(spec, specPath)...)
 	sc := spec.SecurityContext
 	if sc == nil {
 		return allErrs
@@ -138,6 +139,36 @@ func validateSysctls(sysctls []corev1.Sysctl, spec *corev1.PodSpec, fldPath *fie
 			allErrs = append(allErrs, field.Invalid(namePath, s.Name, "may not be specified when 'hostIPC' is true"))
 		}
 		names[s.Name] = struct{}{}
+	}
+	return allErrs
+}
+
+// validateHostUsers: a Pod in its own user namespace (hostUsers: false)
+// may not share the node's network, PID or IPC namespace, nor use
+// volumeDevices. (The field paths HostPID and HostIPC are upstream's.)
+func validateHostUsers(spec *corev1.PodSpec, specPath *field.Path) field.ErrorList {
+	if spec.HostUsers == nil || *spec.HostUsers {
+		return nil
+	}
+	var allErrs field.ErrorList
+	if spec.HostNetwork {
+		allErrs = append(allErrs, field.Forbidden(specPath.Child("hostNetwork"), "when `hostUsers` is false"))
+	}
+	if spec.HostPID {
+		allErrs = append(allErrs, field.Forbidden(specPath.Child("HostPID"), "when `hostUsers` is false"))
+	}
+	if spec.HostIPC {
+		allErrs = append(allErrs, field.Forbidden(specPath.Child("HostIPC"), "when `hostUsers` is false"))
+	}
+	for _, group := range []struct {
+		containers []corev1.Container
+		name       string
+	}{{spec.InitContainers, "initContainers"}, {spec.Containers, "containers"}} {
+		for i, ctr := range group.containers {
+			if len(ctr.VolumeDevices) > 0 {
+				allErrs = append(allErrs, field.Forbidden(specPath.Child(group.name).Index(i).Child("volumeDevices"), "when `hostUsers` is false"))
+			}
+		}
 	}
 	return allErrs
 }

@@ -195,6 +195,20 @@ func TestValidateSecurityContexts(t *testing.T) {
 			},
 			want: []wantErr{invalid(csc+".procMount", "`hostUsers` must be false to use `Unmasked`")},
 		},
+		"a user namespace excludes host namespaces and volumeDevices": {
+			mutate: func(spec *corev1.PodSpec) {
+				spec.HostUsers = ptr.To(false)
+				spec.HostNetwork, spec.HostPID, spec.HostIPC = true, true, true
+				spec.Volumes = []corev1.Volume{{Name: "raw", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "raw"}}}}
+				spec.Containers[0].VolumeDevices = []corev1.VolumeDevice{{Name: "raw", DevicePath: "/dev/xvda"}}
+			},
+			want: []wantErr{
+				forbidden("spec.template.spec.hostNetwork", "when `hostUsers` is false"),
+				forbidden("spec.template.spec.HostPID"),
+				forbidden("spec.template.spec.HostIPC"),
+				forbidden("spec.template.spec.containers[0].volumeDevices"),
+			},
+		},
 		"procMount Unmasked in a user namespace": {mutate: func(spec *corev1.PodSpec) {
 			spec.HostUsers = ptr.To(false)
 			spec.Containers[0].SecurityContext = &corev1.SecurityContext{ProcMount: ptr.To(corev1.UnmaskedProcMount)}

@@ -52,7 +52,6 @@ var (
 		corev1.HostPathBlockDev)
 	supportedAccessModes             = sets.New(corev1.ReadWriteOnce, corev1.ReadOnlyMany, corev1.ReadWriteMany, corev1.ReadWriteOncePod)
 	supportedVolumeModes             = sets.New(corev1.PersistentVolumeBlock, corev1.PersistentVolumeFilesystem)
-	supportedPodCertificateKeyTypes  = sets.New("RSA3072", "RSA4096", "ECDSAP256", "ECDSAP384", "ECDSAP521", "ED25519")
 	validVolumeDownwardAPIFieldPaths = sets.New(
 		"metadata.name",
 		"metadata.namespace",
@@ -212,8 +211,7 @@ func validateVolumeSource(src *corev1.VolumeSource, fldPath *field.Path) field.E
 // validateProjectionSources checks each source of a projected volume (one
 // kind per entry) and that no two write the same path. As upstream, some
 // errors are reported at the projected volume's path rather than the
-// entry's. Not ported: the syntax of clusterTrustBundle and podCertificate
-// signer names, podCertificate userAnnotations and maxExpirationSeconds.
+// entry's.
 func validateProjectionSources(projection *corev1.ProjectedVolumeSource, fldPath *field.Path) field.ErrorList {
 	var allErrs field.ErrorList
 	allPaths := sets.New[string]()
@@ -284,58 +282,11 @@ func validateProjectionSources(projection *corev1.ProjectedVolumeSource, fldPath
 		}
 		if projPath := srcPath.Child("clusterTrustBundle"); source.ClusterTrustBundle != nil {
 			numSources++
-			ctb := source.ClusterTrustBundle
-			switch {
-			case ctb.Name != nil && ctb.SignerName != nil:
-				allErrs = append(allErrs, field.Invalid(projPath, ctb, "only one of name and signerName may be used"))
-			case ctb.Name != nil:
-				if *ctb.Name == "" {
-					allErrs = append(allErrs, field.Required(projPath.Child("name"), "must be a valid object name"))
-				}
-				if ctb.LabelSelector != nil {
-					allErrs = append(allErrs, field.Invalid(projPath.Child("labelSelector"), ctb.LabelSelector, "labelSelector must be unset if name is specified"))
-				}
-			case ctb.SignerName != nil:
-				if *ctb.SignerName == "" {
-					allErrs = append(allErrs, field.Required(projPath.Child("signerName"), "must be a valid signer name"))
-				}
-				allErrs = append(allErrs, metav1validation.ValidateLabelSelector(ctb.LabelSelector,
-					metav1validation.LabelSelectorValidationOptions{}, projPath.Child("labelSelector"))...)
-			default:
-				allErrs = append(allErrs, field.Required(projPath, "either name or signerName must be specified"))
-			}
-			if ctb.Path == "" {
-				allErrs = append(allErrs, field.Required(projPath.Child("path"), ""))
-			}
-			allErrs = append(allErrs, validateUserField(ctb.User, projPath.Child("user"))...)
-			allErrs = append(allErrs, validateLocalNonReservedPath(ctb.Path, projPath.Child("path"))...)
-			claimPath(ctb.Path, ctb.Path)
+			allErrs = append(allErrs, validateClusterTrustBundleProjection(source.ClusterTrustBundle, projPath, claimPath)...)
 		}
 		if projPath := srcPath.Child("podCertificate"); source.PodCertificate != nil {
 			numSources++
-			pc := source.PodCertificate
-			if len(pc.SignerName) == 0 {
-				allErrs = append(allErrs, field.Required(projPath.Child("signerName"), ""))
-			}
-			allErrs = append(allErrs, validateUserField(pc.User, projPath.Child("user"))...)
-			if !supportedPodCertificateKeyTypes.Has(pc.KeyType) {
-				allErrs = append(allErrs, field.NotSupported(projPath.Child("keyType"), pc.KeyType, supportedPodCertificateKeyTypes.UnsortedList()))
-			}
-			numPaths := 0
-			for _, p := range []struct {
-				value string
-				name  string
-			}{{pc.CredentialBundlePath, "credentialBundlePath"}, {pc.KeyPath, "keyPath"}, {pc.CertificateChainPath, "certificateChainPath"}} {
-				if len(p.value) == 0 {
-					continue
-				}
-				numPaths++
-				allErrs = append(allErrs, validateLocalNonReservedPath(p.value, projPath.Child(p.name))...)
-				claimPath(p.value, p.value)
-			}
-			if numPaths == 0 {
-				allErrs = append(allErrs, field.Required(projPath, "specify at least one of credentialBundlePath, keyPath, and certificateChainPath"))
-			}
+			allErrs = append(allErrs, validatePodCertificateProjection(source.PodCertificate, projPath, claimPath)...)
 		}
 		if numSources > 1 {
 			allErrs = append(allErrs, field.Forbidden(srcPath, "may not specify more than 1 volume type per source"))

@@ -124,6 +124,26 @@ func TestValidateMoreVolumeSources(t *testing.T) {
 				required(v0+"projected.sources[3].podCertificate", "specify at least one of credentialBundlePath, keyPath, and certificateChainPath"),
 			},
 		},
+		"projected: signer names, bundle names, certificate lifetimes and annotations": {
+			mutate: volume(corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{
+				{ClusterTrustBundle: &corev1.ClusterTrustBundleProjection{SignerName: ptr.To("no-slash"), Path: "a"}},
+				{ClusterTrustBundle: &corev1.ClusterTrustBundleProjection{SignerName: ptr.To("localhost/s"), Path: "b"}},
+				{ClusterTrustBundle: &corev1.ClusterTrustBundleProjection{Name: ptr.To("example.com:s:Bad_Bundle"), Path: "c"}},
+				{ClusterTrustBundle: &corev1.ClusterTrustBundleProjection{Name: ptr.To("example.com:s:bundle"), Path: "d"}},
+				{PodCertificate: &corev1.PodCertificateProjection{SignerName: "kubernetes.io/kube-apiserver-client-pod", KeyType: "ED25519",
+					KeyPath: "k", MaxExpirationSeconds: ptr.To[int32](2 * 24 * 3600), UserAnnotations: map[string]string{"no-domain": "v"}}},
+				{PodCertificate: &corev1.PodCertificateProjection{SignerName: "example.com/s", KeyType: "DSA", KeyPath: "k2", MaxExpirationSeconds: ptr.To[int32](60)}},
+			}}}),
+			want: []wantErr{
+				invalid(v0+"projected.sources[0].clusterTrustBundle.signerName", "must be a fully qualified domain and path of the form 'example.com/signer-name'"),
+				invalid(v0+"projected.sources[1].clusterTrustBundle.signerName", "should be a domain with at least two segments separated by dots"),
+				invalid(v0 + "projected.sources[2].clusterTrustBundle.name"),
+				invalid(v0+"projected.sources[4].podCertificate.maxExpirationSeconds", "must be <= 86400"),
+				invalid(v0+"projected.sources[4].podCertificate.userAnnotations", "prefix"),
+				notSupported(v0+"projected.sources[5].podCertificate.keyType", `"RSA3072", "RSA4096", "ECDSAP256", "ECDSAP384", "ECDSAP521", "ED25519"`),
+				invalid(v0+"projected.sources[5].podCertificate.maxExpirationSeconds", "must be >= 3600"),
+			},
+		},
 		"nfs without server and with a relative path": {
 			mutate: volume(corev1.VolumeSource{NFS: &corev1.NFSVolumeSource{Path: "exports"}}),
 			want:   []wantErr{required(v0 + "nfs.server"), invalid(v0+"nfs.path", "must be an absolute path")},
