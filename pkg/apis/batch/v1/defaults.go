@@ -18,8 +18,8 @@ package v1
 
 import (
 	"math"
-	"strings"
 
+	"github.com/distribution/reference"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
@@ -127,20 +127,19 @@ func SetDefaults_Container(obj *corev1.Container) {
 	}
 }
 
-// imageTag returns the tag of an image reference, "latest" when it has
-// neither a tag nor a digest, and "" when it is pinned by digest only.
+// imageTag returns the tag of an image reference as upstream's
+// parsers.ParseImageName sees it: "latest" when it has neither a tag nor a
+// digest, "" when it is pinned by digest only or cannot be parsed.
 func imageTag(image string) string {
-	if i := strings.Index(image, "@"); i >= 0 {
-		image = image[:i]
-		name := image[strings.LastIndex(image, "/")+1:]
-		if j := strings.LastIndex(name, ":"); j >= 0 {
-			return name[j+1:]
-		}
+	named, err := reference.ParseNormalizedNamed(image)
+	if err != nil {
 		return ""
 	}
-	name := image[strings.LastIndex(image, "/")+1:]
-	if j := strings.LastIndex(name, ":"); j >= 0 {
-		return name[j+1:]
+	if tagged, ok := named.(reference.Tagged); ok {
+		return tagged.Tag()
+	}
+	if _, ok := named.(reference.Digested); ok {
+		return ""
 	}
 	return "latest"
 }
@@ -153,9 +152,7 @@ func SetDefaults_Volume(obj *corev1.Volume) {
 		obj.VolumeSource = corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}
 	}
 	if obj.Image != nil && obj.Image.PullPolicy == "" {
-		// Upstream parses the reference; one it cannot parse (empty, say)
-		// has no tag and gets IfNotPresent.
-		if obj.Image.Reference != "" && imageTag(obj.Image.Reference) == "latest" {
+		if imageTag(obj.Image.Reference) == "latest" {
 			obj.Image.PullPolicy = corev1.PullAlways
 		} else {
 			obj.Image.PullPolicy = corev1.PullIfNotPresent

@@ -152,3 +152,28 @@ func TestDefaultsApplyOnDecode(t *testing.T) {
 	require.NotNil(t, job.Spec.BackoffLimit)
 	assert.Equal(t, int32(6), *job.Spec.BackoffLimit)
 }
+
+// TestImagePullPolicyDefault: Always for :latest or no tag, IfNotPresent
+// otherwise, including digests and references upstream cannot parse.
+func TestImagePullPolicyDefault(t *testing.T) {
+	const digest = "sha256:" + "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	for image, want := range map[string]corev1.PullPolicy{
+		"busybox":                      corev1.PullAlways,
+		"busybox:latest":               corev1.PullAlways,
+		"docker.io/library/busybox":    corev1.PullAlways,
+		"localhost:5000/team/tool":     corev1.PullAlways,
+		"localhost:5000/team/tool:1.2": corev1.PullIfNotPresent,
+		"busybox:1.36":                 corev1.PullIfNotPresent,
+		"busybox@" + digest:            corev1.PullIfNotPresent,
+		"busybox:latest@" + digest:     corev1.PullAlways,
+		"Upper/Case":                   corev1.PullIfNotPresent,
+		"":                             corev1.PullIfNotPresent,
+	} {
+		job := minimalJob()
+		job.Spec.Template.Spec.Containers[0].Image = image
+		job.Spec.Template.Spec.Volumes = []corev1.Volume{{Name: "img", VolumeSource: corev1.VolumeSource{Image: &corev1.ImageVolumeSource{Reference: image}}}}
+		batchv1.SetObjectDefaults_Job(job)
+		assert.Equal(t, want, job.Spec.Template.Spec.Containers[0].ImagePullPolicy, "container image %q", image)
+		assert.Equal(t, want, job.Spec.Template.Spec.Volumes[0].Image.PullPolicy, "image volume %q", image)
+	}
+}
