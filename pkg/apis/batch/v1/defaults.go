@@ -243,3 +243,12 @@ func SetDefaults_HostPathVolumeSource(obj *corev1.HostPathVolumeSource) {
 		obj.Type = ptr.To(corev1.HostPathUnset)
 	}
 }
+
+// SetDefaults_ResourceList rounds every quantity up to milli precision, as
+// upstream does for compatibility (0.5m becomes 1m).
+func SetDefaults_ResourceList(obj *corev1.ResourceList) {
+	for name, q := range *obj {
+		q.RoundUp(-3)
+		(*obj)[name] = q
+	}
+}

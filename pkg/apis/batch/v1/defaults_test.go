@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
 
@@ -176,4 +177,26 @@ func TestImagePullPolicyDefault(t *testing.T) {
 		assert.Equal(t, want, job.Spec.Template.Spec.Containers[0].ImagePullPolicy, "container image %q", image)
 		assert.Equal(t, want, job.Spec.Template.Spec.Volumes[0].Image.PullPolicy, "image volume %q", image)
 	}
+}
+
+// TestResourceListsRoundedToMilli: quantities below milli precision are
+// rounded up, in containers and in ephemeral claim templates, as upstream.
+func TestResourceListsRoundedToMilli(t *testing.T) {
+	job := minimalJob()
+	spec := &job.Spec.Template.Spec
+	spec.Containers[0].Resources = corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("0.5m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
+	}
+	spec.Volumes = []corev1.Volume{{Name: "scratch", VolumeSource: corev1.VolumeSource{Ephemeral: &corev1.EphemeralVolumeSource{
+		VolumeClaimTemplate: &corev1.PersistentVolumeClaimTemplate{Spec: corev1.PersistentVolumeClaimSpec{
+			Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1500u")}},
+		}},
+	}}}}
+	batchv1.SetObjectDefaults_Job(job)
+	cpu := spec.Containers[0].Resources.Requests[corev1.ResourceCPU]
+	assert.Equal(t, "1m", cpu.String())
+	mem := spec.Containers[0].Resources.Requests[corev1.ResourceMemory]
+	assert.Equal(t, "64Mi", mem.String(), "already precise enough: unchanged")
+	storage := spec.Volumes[0].Ephemeral.VolumeClaimTemplate.Spec.Resources.Requests[corev1.ResourceStorage]
+	assert.Equal(t, "2m", storage.String())
 }

@@ -130,6 +130,8 @@ func SetObjectDefaults_Job(in *Job) {
 		if a.VolumeSource.Ephemeral != nil {
 			if a.VolumeSource.Ephemeral.VolumeClaimTemplate != nil {
 				SetDefaults_PersistentVolumeClaimSpec(&a.VolumeSource.Ephemeral.VolumeClaimTemplate.Spec)
+				SetDefaults_ResourceList(&a.VolumeSource.Ephemeral.VolumeClaimTemplate.Spec.Resources.Limits)
+				SetDefaults_ResourceList(&a.VolumeSource.Ephemeral.VolumeClaimTemplate.Spec.Resources.Requests)
 			}
 		}
 	}
@@ -156,6 +158,8 @@ func SetObjectDefaults_Job(in *Job) {
 				}
 			}
 		}
+		SetDefaults_ResourceList(&a.Resources.Limits)
+		SetDefaults_ResourceList(&a.Resources.Requests)
 		if a.LivenessProbe != nil {
 			SetDefaults_Probe(a.LivenessProbe)
 			if a.LivenessProbe.ProbeHandler.HTTPGet != nil {
@@ -228,6 +232,8 @@ func SetObjectDefaults_Job(in *Job) {
 				}
 			}
 		}
+		SetDefaults_ResourceList(&a.Resources.Limits)
+		SetDefaults_ResourceList(&a.Resources.Requests)
 		if a.LivenessProbe != nil {
 			SetDefaults_Probe(a.LivenessProbe)
 			if a.LivenessProbe.ProbeHandler.HTTPGet != nil {
@@ -299,6 +305,8 @@ func SetObjectDefaults_Job(in *Job) {
 				}
 			}
 		}
+		SetDefaults_ResourceList(&a.EphemeralContainerCommon.Resources.Limits)
+		SetDefaults_ResourceList(&a.EphemeralContainerCommon.Resources.Requests)
 		if a.EphemeralContainerCommon.LivenessProbe != nil {
 			SetDefaults_Probe(a.EphemeralContainerCommon.LivenessProbe)
 			if a.EphemeralContainerCommon.LivenessProbe.ProbeHandler.HTTPGet != nil {
@@ -347,6 +355,11 @@ func SetObjectDefaults_Job(in *Job) {
 				}
 			}
 		}
+	}
+	SetDefaults_ResourceList(&in.Spec.Template.Spec.Overhead)
+	if in.Spec.Template.Spec.Resources != nil {
+		SetDefaults_ResourceList(&in.Spec.Template.Spec.Resources.Limits)
+		SetDefaults_ResourceList(&in.Spec.Template.Spec.Resources.Requests)
 	}
 }
 
