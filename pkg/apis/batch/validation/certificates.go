@@ -43,8 +43,9 @@ const (
 var supportedPodCertificateKeyTypes = []string{"RSA3072", "RSA4096", "ECDSAP256", "ECDSAP384", "ECDSAP521", "ED25519"}
 
 // validateClusterTrustBundleProjection checks one clusterTrustBundle source
-// at projPath; claimPath records its path against the volume's others.
-func validateClusterTrustBundleProjection(ctb *corev1.ClusterTrustBundleProjection, projPath *field.Path, claimPath func(string, any)) field.ErrorList {
+// at projPath; claimPath records its path against the volume's others
+// and returns the conflict, if any.
+func validateClusterTrustBundleProjection(ctb *corev1.ClusterTrustBundleProjection, projPath *field.Path, claimPath func(string, any) field.ErrorList) field.ErrorList {
 	var allErrs field.ErrorList
 	switch {
 	case ctb.Name != nil && ctb.SignerName != nil:
@@ -76,12 +77,12 @@ func validateClusterTrustBundleProjection(ctb *corev1.ClusterTrustBundleProjecti
 	}
 	allErrs = append(allErrs, validateUserField(ctb.User, projPath.Child("user"))...)
 	allErrs = append(allErrs, validateLocalNonReservedPath(ctb.Path, projPath.Child("path"))...)
-	claimPath(ctb.Path, ctb.Path)
+	allErrs = append(allErrs, claimPath(ctb.Path, ctb.Path)...)
 	return allErrs
 }
 
 // validatePodCertificateProjection checks one podCertificate source.
-func validatePodCertificateProjection(pc *corev1.PodCertificateProjection, projPath *field.Path, claimPath func(string, any)) field.ErrorList {
+func validatePodCertificateProjection(pc *corev1.PodCertificateProjection, projPath *field.Path, claimPath func(string, any) field.ErrorList) field.ErrorList {
 	allErrs := validateSignerName(projPath.Child("signerName"), pc.SignerName)
 	if pc.UserAnnotations != nil {
 		annotationsPath := projPath.Child("userAnnotations")
@@ -120,7 +121,7 @@ func validatePodCertificateProjection(pc *corev1.PodCertificateProjection, projP
 		}
 		numPaths++
 		allErrs = append(allErrs, validateLocalNonReservedPath(p.value, projPath.Child(p.name))...)
-		claimPath(p.value, p.value)
+		allErrs = append(allErrs, claimPath(p.value, p.value)...)
 	}
 	if numPaths == 0 {
 		allErrs = append(allErrs, field.Required(projPath, "specify at least one of credentialBundlePath, keyPath, and certificateChainPath"))

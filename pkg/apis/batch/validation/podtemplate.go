@@ -85,8 +85,12 @@ func validatePodTemplateSpec(tpl *corev1.PodTemplateSpec, storedPodSpec *corev1.
 	return allErrs
 }
 
-// validatePodSpecUpdate validates spec, except, when stored is set, for the
-// errors stored already had: none if spec is unchanged.
+// validatePodSpecUpdate validates spec. When stored is set (an update), an
+// unchanged spec is not validated again, and an error the stored spec
+// already had is not held against a change elsewhere: it is reported only
+// if it lies in a part of the spec the update changes. Only the parts a
+// suspended Job's template may change can differ (validatePodTemplateUpdate
+// refuses any other change); if another part differs, every error counts.
 func validatePodSpecUpdate(spec, stored *corev1.PodSpec, fldPath *field.Path) field.ErrorList {
 	if stored == nil {
 		return validatePodSpec(spec, fldPath)
@@ -95,8 +99,9 @@ func validatePodSpecUpdate(spec, stored *corev1.PodSpec, fldPath *field.Path) fi
 		return nil
 	}
 	allErrs := validatePodSpec(spec, fldPath)
-	if len(allErrs) == 0 {
-		return nil
+	changed, onlyMutable := changedMutableParts(spec, stored, fldPath)
+	if len(allErrs) == 0 || !onlyMutable {
+		return allErrs
 	}
 	had := sets.New[string]()
 	for _, err := range validatePodSpec(stored, fldPath) {
@@ -104,11 +109,51 @@ func validatePodSpecUpdate(spec, stored *corev1.PodSpec, fldPath *field.Path) fi
 	}
 	var newErrs field.ErrorList
 	for _, err := range allErrs {
-		if !had.Has(err.Error()) {
+		if !had.Has(err.Error()) || within(err.Field, changed) {
 			newErrs = append(newErrs, err)
 		}
 	}
 	return newErrs
+}
+
+// changedMutableParts returns the paths of the parts of spec that a
+// suspended Job may change and that differ from stored, and whether
+// nothing else differs.
+func changedMutableParts(spec, stored *corev1.PodSpec, fldPath *field.Path) ([]string, bool) {
+	var changed []string
+	probe := stored.DeepCopy()
+	part := func(differs bool, path *field.Path) {
+		if differs {
+			changed = append(changed, path.String())
+		}
+	}
+	part(!apiequality.Semantic.DeepEqual(spec.NodeSelector, stored.NodeSelector), fldPath.Child("nodeSelector"))
+	part(!apiequality.Semantic.DeepEqual(spec.Tolerations, stored.Tolerations), fldPath.Child("tolerations"))
+	part(!apiequality.Semantic.DeepEqual(spec.Affinity, stored.Affinity), fldPath.Child("affinity"))
+	part(!apiequality.Semantic.DeepEqual(spec.SchedulingGates, stored.SchedulingGates), fldPath.Child("schedulingGates"))
+	probe.NodeSelector, probe.Tolerations, probe.Affinity, probe.SchedulingGates = spec.NodeSelector, spec.Tolerations, spec.Affinity, spec.SchedulingGates
+	resources := func(dst, src, old []corev1.Container, path *field.Path) {
+		if len(dst) != len(src) {
+			return
+		}
+		for i := range src {
+			part(!apiequality.Semantic.DeepEqual(src[i].Resources, old[i].Resources), path.Index(i).Child("resources"))
+			dst[i].Resources = src[i].Resources
+		}
+	}
+	resources(probe.Containers, spec.Containers, stored.Containers, fldPath.Child("containers"))
+	resources(probe.InitContainers, spec.InitContainers, stored.InitContainers, fldPath.Child("initContainers"))
+	return changed, apiequality.Semantic.DeepEqual(probe, spec)
+}
+
+// within reports whether the field path f is one of paths or below one.
+func within(f string, paths []string) bool {
+	for _, p := range paths {
+		if f == p || strings.HasPrefix(f, p+".") || strings.HasPrefix(f, p+"[") {
+			return true
+		}
+	}
+	return false
 }
 
 // validatePodSpec validates the template's pod spec. spec.restartPolicy is

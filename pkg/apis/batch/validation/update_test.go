@@ -155,6 +155,25 @@ func TestValidateJobUpdate(t *testing.T) {
 			},
 			want: []wantErr{invalid("spec.template.spec.tolerations[0].key")},
 		},
+		"a stored problem in a part the update changes is reported again": {
+			old: jobWith(func(j *batch.Job) {
+				j.Spec.Suspend = ptr.To(true)
+				j.Spec.Template.Spec.NodeSelector = map[string]string{"pool": "bad value"}
+			}),
+			update: func(j *batch.Job) { j.Spec.Template.Spec.NodeSelector["zone"] = "bad value" },
+			want:   []wantErr{invalid("spec.template.spec.nodeSelector"), invalid("spec.template.spec.nodeSelector")},
+		},
+		"a stored resource problem is reported when the resources change": {
+			old: jobWith(func(j *batch.Job) {
+				j.Spec.Suspend = ptr.To(true)
+				j.Spec.Template.Spec.Containers[0].Resources = corev1.ResourceRequirements{
+					Requests: corev1.ResourceList{"example.com/gpu": resource.MustParse("1")}}
+			}),
+			update: func(j *batch.Job) {
+				j.Spec.Template.Spec.Containers[0].Resources.Requests["example.com/gpu"] = resource.MustParse("8")
+			},
+			want: []wantErr{required("spec.template.spec.containers[0].resources.limits")},
+		},
 		"an unchanged pod spec: the template's metadata is still validated": {
 			old: jobWith(func(j *batch.Job) {
 				j.Spec.Suspend = ptr.To(true)

@@ -193,8 +193,9 @@ type specValidationOptions struct {
 	// impossible to update: to label it, suspend it, let the garbage
 	// collector remove its foregroundDeletion finalizer, or change what a
 	// suspended Job's template may change. So an unchanged pod spec is not
-	// validated again, and a changed one is not refused for an error the
-	// stored one already had. Upstream reaches the same end with one
+	// validated again, and a changed one is refused only for errors in the
+	// parts it changes or that the stored one did not have
+	// (validatePodSpecUpdate). Upstream reaches a similar end with one
 	// ratcheting option per tightened rule (pod.GetValidationOptionsFromPodSpecAndMeta).
 	storedPodSpec *corev1.PodSpec
 }

@@ -215,11 +215,14 @@ func validateVolumeSource(src *corev1.VolumeSource, fldPath *field.Path) field.E
 func validateProjectionSources(projection *corev1.ProjectedVolumeSource, fldPath *field.Path) field.ErrorList {
 	var allErrs field.ErrorList
 	allPaths := sets.New[string]()
-	claimPath := func(p string, value any) {
+	// claimPath records a file path and returns the conflict, if another
+	// source of the volume writes it too.
+	claimPath := func(p string, value any) field.ErrorList {
 		if allPaths.Has(p) {
-			allErrs = append(allErrs, field.Invalid(fldPath, value, "conflicting duplicate paths"))
+			return field.ErrorList{field.Invalid(fldPath, value, "conflicting duplicate paths")}
 		}
 		allPaths.Insert(p)
+		return nil
 	}
 	for i, source := range projection.Sources {
 		numSources := 0
@@ -233,7 +236,7 @@ func validateProjectionSources(projection *corev1.ProjectedVolumeSource, fldPath
 				kp := &source.Secret.Items[j]
 				allErrs = append(allErrs, validateKeyToPath(kp, projPath.Child("items").Index(j))...)
 				if len(kp.Path) > 0 {
-					claimPath(kp.Path, source.Secret.Name)
+					allErrs = append(allErrs, claimPath(kp.Path, source.Secret.Name)...)
 				}
 			}
 		}
@@ -246,7 +249,7 @@ func validateProjectionSources(projection *corev1.ProjectedVolumeSource, fldPath
 				kp := &source.ConfigMap.Items[j]
 				allErrs = append(allErrs, validateKeyToPath(kp, projPath.Child("items").Index(j))...)
 				if len(kp.Path) > 0 {
-					claimPath(kp.Path, source.ConfigMap.Name)
+					allErrs = append(allErrs, claimPath(kp.Path, source.ConfigMap.Name)...)
 				}
 			}
 		}
@@ -256,7 +259,7 @@ func validateProjectionSources(projection *corev1.ProjectedVolumeSource, fldPath
 				file := &source.DownwardAPI.Items[j]
 				allErrs = append(allErrs, validateDownwardAPIVolumeFile(file, projPath)...)
 				if len(file.Path) > 0 {
-					claimPath(file.Path, file.Path)
+					allErrs = append(allErrs, claimPath(file.Path, file.Path)...)
 				}
 			}
 		}

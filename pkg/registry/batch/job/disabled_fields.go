@@ -21,12 +21,13 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 )
 
-// disabledPodFields are the pod template fields of alpha features that
-// Kubernetes 1.37 turns off by default. As upstream's
-// pod.DropDisabledTemplateFields, which the built-in Job strategy calls, they
-// are cleared on create, and on update unless the stored template already
-// used them: kube-apiserver would clear them from the Pods anyway, so
-// storing them would only mislead, and they are not validated either.
+// disabledPodFields are the pod template fields of features that
+// Kubernetes 1.37 turns off by default (alpha, and GenericWorkload, beta).
+// As upstream's pod.DropDisabledTemplateFields, which the built-in Job
+// strategy calls, they are cleared on create, and on update unless the
+// stored template already used them: kube-apiserver would clear them from
+// the Pods anyway, so storing them would only mislead, and they are not
+// validated either.
 var disabledPodFields = []struct {
 	gate string
 	drop func(*corev1.PodSpec)
@@ -65,8 +66,47 @@ var disabledPodFields = []struct {
 			}
 		})
 	}},
+	{"H2CContainerProbe", func(spec *corev1.PodSpec) {
+		visitContainers(spec, func(c *corev1.Container) {
+			for _, p := range []*corev1.Probe{c.LivenessProbe, c.ReadinessProbe, c.StartupProbe} {
+				if p != nil && p.HTTPGet != nil {
+					p.HTTPGet.Protocol = nil
+				}
+			}
+			if c.Lifecycle != nil {
+				for _, h := range []*corev1.LifecycleHandler{c.Lifecycle.PostStart, c.Lifecycle.PreStop} {
+					if h != nil && h.HTTPGet != nil {
+						h.HTTPGet.Protocol = nil
+					}
+				}
+			}
+		})
+	}},
 	{"EvictionRequestAPI", func(spec *corev1.PodSpec) { spec.EvictionResponders = nil }},
 	{"GenericWorkload", func(spec *corev1.PodSpec) { spec.SchedulingGroup = nil }},
+}
+
+// initContainerAnnotations are the template annotations of init containers
+// before spec.initContainers (Kubernetes 1.8); upstream always drops them.
+var initContainerAnnotations = []string{
+	"pod.beta.kubernetes.io/init-containers",
+	"pod.alpha.kubernetes.io/init-containers",
+	"pod.beta.kubernetes.io/init-container-statuses",
+	"pod.alpha.kubernetes.io/init-container-statuses",
+}
+
+// dropDisabledTemplateFields drops the legacy init container annotations
+// and the fields of disabledPodFields from tpl; stored is the stored
+// template on update, nil on create.
+func dropDisabledTemplateFields(tpl, stored *corev1.PodTemplateSpec) {
+	for _, key := range initContainerAnnotations {
+		delete(tpl.Annotations, key)
+	}
+	var storedSpec *corev1.PodSpec
+	if stored != nil {
+		storedSpec = &stored.Spec
+	}
+	dropDisabledPodFields(&tpl.Spec, storedSpec)
 }
 
 // dropDisabledPodFields clears the fields of disabledPodFields from spec,

@@ -74,7 +74,7 @@ func (jobStrategy) PrepareForCreate(ctx context.Context, obj runtime.Object) {
 	job := obj.(*batch.Job)
 	job.Status = batch.JobStatus{}
 	job.Generation = 1
-	dropDisabledPodFields(&job.Spec.Template.Spec, nil)
+	dropDisabledTemplateFields(&job.Spec.Template, nil)
 	if job.Spec.ManualSelector == nil || !*job.Spec.ManualSelector {
 		generateSelector(job)
 	}
@@ -119,7 +119,7 @@ func (jobStrategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Object
 	job := obj.(*batch.Job)
 	oldJob := old.(*batch.Job)
 	job.Status = oldJob.Status
-	dropDisabledPodFields(&job.Spec.Template.Spec, &oldJob.Spec.Template.Spec)
+	dropDisabledTemplateFields(&job.Spec.Template, &oldJob.Spec.Template)
 	if !apiequality.Semantic.DeepEqual(job.Spec, oldJob.Spec) {
 		job.Generation = oldJob.Generation + 1
 	}

@@ -26,6 +26,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/utils/ptr"
 
@@ -218,6 +219,9 @@ func withAlphaFields(j *batch.Job) {
 	c := &spec.Containers[0]
 	c.VolumeMounts = []corev1.VolumeMount{{Name: "e", MountPath: "/e", BindMountOptions: []string{"nosuid"}}}
 	c.Lifecycle = &corev1.Lifecycle{StopSignal: ptr.To(corev1.SIGUSR1)}
+	c.ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/", Port: intstr.FromInt32(80),
+		Scheme: corev1.URISchemeHTTP, Protocol: ptr.To(corev1.HTTPProtocolHTTP2)}},
+		TimeoutSeconds: 1, PeriodSeconds: 10, SuccessThreshold: 1, FailureThreshold: 3}
 	c.LivenessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{GRPC: &corev1.GRPCAction{Port: 9000, Mode: ptr.To(corev1.GRPCProbeModeTLS)}},
 		TimeoutSeconds: 1, PeriodSeconds: 10, SuccessThreshold: 1, FailureThreshold: 3}
 }
@@ -235,6 +239,7 @@ func TestDisabledAlphaFieldsAreDropped(t *testing.T) {
 		assert.Nil(t, c.VolumeMounts[0].BindMountOptions)
 		assert.Nil(t, c.Lifecycle, "a lifecycle left empty goes too")
 		assert.Nil(t, c.LivenessProbe.GRPC.Mode)
+		assert.Nil(t, c.ReadinessProbe.HTTPGet.Protocol)
 		assert.Equal(t, int32(9000), c.LivenessProbe.GRPC.Port, "the rest of the probe stays")
 	}
 	ctx := context.Background()
@@ -242,8 +247,10 @@ func TestDisabledAlphaFieldsAreDropped(t *testing.T) {
 	t.Run("create", func(t *testing.T) {
 		job := validJob()
 		withAlphaFields(job)
+		job.Spec.Template.Annotations = map[string]string{"pod.beta.kubernetes.io/init-containers": "[]", "team": "a"}
 		strategy.PrepareForCreate(ctx, job)
 		assertDropped(t, job)
+		assert.Equal(t, map[string]string{"team": "a"}, job.Spec.Template.Annotations, "legacy init container annotations go")
 		assert.Empty(t, strategy.Validate(ctx, job))
 	})
 	t.Run("update of a template that did not use them", func(t *testing.T) {
