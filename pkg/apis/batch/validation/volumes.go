@@ -227,31 +227,24 @@ func validateProjectionSources(projection *corev1.ProjectedVolumeSource, fldPath
 	for i, source := range projection.Sources {
 		numSources := 0
 		srcPath := fldPath.Child("sources").Index(i)
-		if projPath := srcPath.Child("secret"); source.Secret != nil {
+		// A secret or configMap source: its name, and each item's key and path.
+		keyToPaths := func(name string, items []corev1.KeyToPath, projPath *field.Path) {
 			numSources++
-			if len(source.Secret.Name) == 0 {
+			if len(name) == 0 {
 				allErrs = append(allErrs, field.Required(projPath.Child("name"), ""))
 			}
-			for j := range source.Secret.Items {
-				kp := &source.Secret.Items[j]
-				allErrs = append(allErrs, validateKeyToPath(kp, projPath.Child("items").Index(j))...)
-				if len(kp.Path) > 0 {
-					allErrs = append(allErrs, claimPath(kp.Path, source.Secret.Name)...)
+			for j := range items {
+				allErrs = append(allErrs, validateKeyToPath(&items[j], projPath.Child("items").Index(j))...)
+				if len(items[j].Path) > 0 {
+					allErrs = append(allErrs, claimPath(items[j].Path, name)...)
 				}
 			}
 		}
-		if projPath := srcPath.Child("configMap"); source.ConfigMap != nil {
-			numSources++
-			if len(source.ConfigMap.Name) == 0 {
-				allErrs = append(allErrs, field.Required(projPath.Child("name"), ""))
-			}
-			for j := range source.ConfigMap.Items {
-				kp := &source.ConfigMap.Items[j]
-				allErrs = append(allErrs, validateKeyToPath(kp, projPath.Child("items").Index(j))...)
-				if len(kp.Path) > 0 {
-					allErrs = append(allErrs, claimPath(kp.Path, source.ConfigMap.Name)...)
-				}
-			}
+		if source.Secret != nil {
+			keyToPaths(source.Secret.Name, source.Secret.Items, srcPath.Child("secret"))
+		}
+		if source.ConfigMap != nil {
+			keyToPaths(source.ConfigMap.Name, source.ConfigMap.Items, srcPath.Child("configMap"))
 		}
 		if projPath := srcPath.Child("downwardAPI"); source.DownwardAPI != nil {
 			numSources++
