@@ -160,16 +160,11 @@ func validateHostUsers(spec *corev1.PodSpec, specPath *field.Path) field.ErrorLi
 	if spec.HostIPC {
 		allErrs = append(allErrs, field.Forbidden(specPath.Child("HostIPC"), "when `hostUsers` is false"))
 	}
-	for _, group := range []struct {
-		containers []corev1.Container
-		name       string
-	}{{spec.InitContainers, "initContainers"}, {spec.Containers, "containers"}} {
-		for i, ctr := range group.containers {
-			if len(ctr.VolumeDevices) > 0 {
-				allErrs = append(allErrs, field.Forbidden(specPath.Child(group.name).Index(i).Child("volumeDevices"), "when `hostUsers` is false"))
-			}
+	visitContainers(spec, specPath, func(ctr *corev1.Container, path *field.Path) {
+		if len(ctr.VolumeDevices) > 0 {
+			allErrs = append(allErrs, field.Forbidden(path.Child("volumeDevices"), "when `hostUsers` is false"))
 		}
-	}
+	})
 	return allErrs
 }
 
@@ -180,15 +175,11 @@ func validateUnmaskedProcMounts(spec *corev1.PodSpec, specPath *field.Path) fiel
 		return nil
 	}
 	var allErrs field.ErrorList
-	check := func(containers []corev1.Container, path *field.Path) {
-		for i, ctr := range containers {
-			if sc := ctr.SecurityContext; sc != nil && sc.ProcMount != nil && *sc.ProcMount == corev1.UnmaskedProcMount {
-				allErrs = append(allErrs, field.Invalid(path.Index(i).Child("securityContext", "procMount"), sc.ProcMount, "`hostUsers` must be false to use `Unmasked`"))
-			}
+	visitContainers(spec, specPath, func(ctr *corev1.Container, path *field.Path) {
+		if sc := ctr.SecurityContext; sc != nil && sc.ProcMount != nil && *sc.ProcMount == corev1.UnmaskedProcMount {
+			allErrs = append(allErrs, field.Invalid(path.Child("securityContext", "procMount"), sc.ProcMount, "`hostUsers` must be false to use `Unmasked`"))
 		}
-	}
-	check(spec.InitContainers, specPath.Child("initContainers"))
-	check(spec.Containers, specPath.Child("containers"))
+	})
 	return allErrs
 }
 
@@ -276,12 +267,7 @@ func validateContainerSecurityContext(sc *corev1.SecurityContext, fldPath *field
 }
 
 func validateIDs(runAsUser, runAsGroup *int64, fldPath *field.Path) field.ErrorList {
-	var allErrs field.ErrorList
-	if runAsUser != nil {
-		for _, msg := range utilvalidation.IsValidUserID(*runAsUser) {
-			allErrs = append(allErrs, field.Invalid(fldPath.Child("runAsUser"), *runAsUser, msg))
-		}
-	}
+	allErrs := validateUserField(runAsUser, fldPath.Child("runAsUser"))
 	if runAsGroup != nil {
 		for _, msg := range utilvalidation.IsValidGroupID(*runAsGroup) {
 			allErrs = append(allErrs, field.Invalid(fldPath.Child("runAsGroup"), *runAsGroup, msg))

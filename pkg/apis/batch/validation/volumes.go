@@ -186,9 +186,7 @@ func validateVolumeSource(src *corev1.VolumeSource, fldPath *field.Path) field.E
 				allErrs = append(allErrs, field.Required(srcPath.Child("nodePublishSecretRef", "name"), ""))
 			} else {
 				// Upstream reports it at csi.name.
-				for _, msg := range apimachineryvalidation.NameIsDNSSubdomain(ref.Name, false) {
-					allErrs = append(allErrs, field.Invalid(srcPath.Child("name"), ref.Name, msg))
-				}
+				allErrs = append(allErrs, validateDNS1123Subdomain(ref.Name, srcPath.Child("name"))...)
 			}
 		}
 	case "ephemeral":
@@ -338,17 +336,13 @@ func validatePersistentVolumeClaimTemplate(tpl *corev1.PersistentVolumeClaimTemp
 		allErrs = append(allErrs, field.Invalid(storagePath, storage.String(), "must be greater than zero"))
 	}
 	if spec.StorageClassName != nil && len(*spec.StorageClassName) > 0 {
-		for _, msg := range apimachineryvalidation.NameIsDNSSubdomain(*spec.StorageClassName, false) {
-			allErrs = append(allErrs, field.Invalid(specPath.Child("storageClassName"), *spec.StorageClassName, msg))
-		}
+		allErrs = append(allErrs, validateDNS1123Subdomain(*spec.StorageClassName, specPath.Child("storageClassName"))...)
 	}
 	if spec.VolumeMode != nil && !supportedVolumeModes.Has(*spec.VolumeMode) {
 		allErrs = append(allErrs, field.NotSupported(specPath.Child("volumeMode"), *spec.VolumeMode, sets.List(supportedVolumeModes)))
 	}
 	if name := spec.VolumeAttributesClassName; name != nil && len(*name) > 0 {
-		for _, msg := range apimachineryvalidation.NameIsDNSSubdomain(*name, false) {
-			allErrs = append(allErrs, field.Invalid(specPath.Child("volumeAttributesClassName"), *name, msg))
-		}
+		allErrs = append(allErrs, validateDNS1123Subdomain(*name, specPath.Child("volumeAttributesClassName"))...)
 	}
 	return allErrs
 }

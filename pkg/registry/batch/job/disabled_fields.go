@@ -102,11 +102,15 @@ func dropDisabledTemplateFields(tpl, stored *corev1.PodTemplateSpec) {
 	for _, key := range initContainerAnnotations {
 		delete(tpl.Annotations, key)
 	}
-	var storedSpec *corev1.PodSpec
-	if stored != nil {
-		storedSpec = &stored.Spec
+	if stored == nil {
+		dropDisabledPodFields(&tpl.Spec, nil)
+		return
 	}
-	dropDisabledPodFields(&tpl.Spec, storedSpec)
+	// An unchanged spec holds only what the stored one uses: nothing to
+	// drop (most updates: labels, suspend, finalizers).
+	if !apiequality.Semantic.DeepEqual(tpl.Spec, stored.Spec) {
+		dropDisabledPodFields(&tpl.Spec, &stored.Spec)
+	}
 }
 
 // dropDisabledPodFields clears the fields of disabledPodFields from spec,
