@@ -22,6 +22,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
@@ -30,7 +32,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 
-	"github.com/jobserver-dev/jobserver/pkg/apis/batch"
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
 )
 
@@ -81,8 +82,8 @@ func testAdoptionAndRelease(t *testing.T, env *controllerEnv) {
 			ref := metav1.GetControllerOf(pod)
 			return ref != nil && ref.UID == second.UID
 		})
-		assert.Contains(t, pod.Finalizers, batch.JobTrackingFinalizer, "adopted pod %s", pod.Name)
-		assert.Equal(t, string(second.UID), pod.Labels[batch.PodOwnershipLabel], "adopted pod %s", pod.Name)
+		assert.Contains(t, pod.Finalizers, names.JobTrackingFinalizer, "adopted pod %s", pod.Name)
+		assert.Equal(t, string(second.UID), pod.Labels[names.PodOwnershipLabel], "adopted pod %s", pod.Name)
 		ref := metav1.GetControllerOf(pod)
 		assert.Equal(t, batchv1.SchemeGroupVersion.String(), ref.APIVersion)
 		assert.Equal(t, "Job", ref.Kind)
@@ -103,7 +104,7 @@ func testAdoptionAndRelease(t *testing.T, env *controllerEnv) {
 	// Release by ownership label: the informer no longer sees the pod;
 	// jobserver reads it live, releases it, and the Job replaces it.
 	_, err = jt.kube.CoreV1().Pods(jt.ns).Patch(ctx, orphans[1].Name, types.MergePatchType,
-		[]byte(`{"metadata":{"labels":{"`+batch.PodOwnershipLabel+`":null}}}`), metav1.PatchOptions{})
+		[]byte(`{"metadata":{"labels":{"`+names.PodOwnershipLabel+`":null}}}`), metav1.PatchOptions{})
 	require.NoError(t, err)
 	jt.waitReleased(ctx, orphans[1].Name)
 	active := jt.waitOwnedActive(ctx, second, 2)
@@ -154,7 +155,7 @@ func (j *jobTest) waitPod(ctx context.Context, name, what string, cond func(*cor
 func (j *jobTest) waitReleased(ctx context.Context, name string) {
 	j.t.Helper()
 	j.waitPod(ctx, name, "released", func(pod *corev1.Pod) bool {
-		return metav1.GetControllerOf(pod) == nil && !slices.Contains(pod.Finalizers, batch.JobTrackingFinalizer)
+		return metav1.GetControllerOf(pod) == nil && !slices.Contains(pod.Finalizers, names.JobTrackingFinalizer)
 	})
 }
 

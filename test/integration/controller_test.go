@@ -27,6 +27,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
@@ -39,7 +41,6 @@ import (
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
-	"github.com/jobserver-dev/jobserver/pkg/apis/batch"
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
 	"github.com/jobserver-dev/jobserver/pkg/apiserver"
 	clientset "github.com/jobserver-dev/jobserver/pkg/generated/clientset/versioned"
@@ -149,7 +150,7 @@ func (j *jobTest) get(ctx context.Context, name string) *batchv1.Job {
 func (j *jobTest) pods(ctx context.Context, job *batchv1.Job) []corev1.Pod {
 	j.t.Helper()
 	list, err := j.kube.CoreV1().Pods(j.ns).List(ctx, metav1.ListOptions{
-		LabelSelector: batch.PodOwnershipLabel + "=" + string(job.UID),
+		LabelSelector: names.PodOwnershipLabel + "=" + string(job.UID),
 	})
 	require.NoError(j.t, err)
 	pods := list.Items
@@ -262,7 +263,7 @@ func (j *jobTest) waitFinalizerRemoved(ctx context.Context, name string) {
 		if err != nil {
 			return false, err
 		}
-		return !slices.Contains(pod.Finalizers, batch.JobTrackingFinalizer), nil
+		return !slices.Contains(pod.Finalizers, names.JobTrackingFinalizer), nil
 	})
 	require.NoError(j.t, err, "waiting for the tracking finalizer of pod %s to go", name)
 }
@@ -381,7 +382,7 @@ func testNonParallelJob(t *testing.T, env *controllerEnv) {
 		"controller-uid":                     uid,
 		"batch.kubernetes.io/job-name":       "pi",
 		"batch.kubernetes.io/controller-uid": uid,
-		batch.PodOwnershipLabel:              uid,
+		names.PodOwnershipLabel:              uid,
 	}, pod.Labels)
 	assert.Equal(t, []metav1.OwnerReference{{
 		APIVersion:         "batch.jobserver.dev/v1",
@@ -391,7 +392,7 @@ func testNonParallelJob(t *testing.T, env *controllerEnv) {
 		Controller:         ptr.To(true),
 		BlockOwnerDeletion: ptr.To(true),
 	}}, pod.OwnerReferences)
-	assert.Equal(t, []string{batch.JobTrackingFinalizer}, pod.Finalizers)
+	assert.Equal(t, []string{names.JobTrackingFinalizer}, pod.Finalizers)
 	assert.Equal(t, corev1.RestartPolicyNever, pod.Spec.RestartPolicy)
 
 	running := jt.waitJob(ctx, "pi", "active=1", func(j *batchv1.Job) bool { return j.Status.Active == 1 })
@@ -462,9 +463,9 @@ func testIndexedJob(t *testing.T, env *controllerEnv) {
 	pods := jt.waitActivePods(ctx, job, 3)
 	var indexes []string
 	for _, p := range pods {
-		ix := p.Labels[batch.JobCompletionIndexAnnotation]
+		ix := p.Labels[names.JobCompletionIndexAnnotation]
 		indexes = append(indexes, ix)
-		assert.Equal(t, ix, p.Annotations[batch.JobCompletionIndexAnnotation], "annotation of %s", p.Name)
+		assert.Equal(t, ix, p.Annotations[names.JobCompletionIndexAnnotation], "annotation of %s", p.Name)
 		assert.Equal(t, "indexed-"+ix, p.Spec.Hostname)
 		assert.Equal(t, "indexed-"+ix+"-", p.GenerateName)
 		assert.Empty(t, p.Spec.Subdomain)
@@ -481,7 +482,7 @@ func testIndexedJob(t *testing.T, env *controllerEnv) {
 	// Finish index 1 first: completedIndexes is a set, in order.
 	byIndex := map[string]string{}
 	for _, p := range pods {
-		byIndex[p.Labels[batch.JobCompletionIndexAnnotation]] = p.Name
+		byIndex[p.Labels[names.JobCompletionIndexAnnotation]] = p.Name
 	}
 	jt.finishPod(ctx, byIndex["1"], 0, time.Now())
 	jt.waitJob(ctx, job.Name, `completedIndexes "1"`, func(j *batchv1.Job) bool { return j.Status.CompletedIndexes == "1" })
@@ -595,7 +596,7 @@ func testSuspendResume(t *testing.T, env *controllerEnv) {
 func testOrphanedPodReleased(t *testing.T, env *controllerEnv) {
 	ctx, jt := env.setup(t, "orphan")
 	foreign, err := jt.kube.CoreV1().Pods(jt.ns).Create(ctx, &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "foreign", Finalizers: []string{batch.JobTrackingFinalizer}},
+		ObjectMeta: metav1.ObjectMeta{Name: "foreign", Finalizers: []string{names.JobTrackingFinalizer}},
 		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "main", Image: "busybox"}}},
 	}, metav1.CreateOptions{})
 	require.NoError(t, err)
@@ -612,7 +613,7 @@ func testOrphanedPodReleased(t *testing.T, env *controllerEnv) {
 
 	foreign, err = jt.kube.CoreV1().Pods(jt.ns).Get(ctx, foreign.Name, metav1.GetOptions{})
 	require.NoError(t, err)
-	assert.Equal(t, []string{batch.JobTrackingFinalizer}, foreign.Finalizers, "a pod without the ownership label is left alone")
+	assert.Equal(t, []string{names.JobTrackingFinalizer}, foreign.Finalizers, "a pod without the ownership label is left alone")
 }
 
 // testControllerMetrics: the controller's metrics are on jobserver's

@@ -23,6 +23,8 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
+
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -30,7 +32,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 
-	"github.com/jobserver-dev/jobserver/pkg/apis/batch"
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
 )
 
@@ -206,8 +207,8 @@ func adoptPatch(job *batchv1.Job, pod *corev1.Pod) ([]byte, error) {
 		"metadata": map[string]any{
 			"uid":             pod.UID,
 			"ownerReferences": []metav1.OwnerReference{*ref},
-			"finalizers":      []string{batch.JobTrackingFinalizer},
-			"labels":          map[string]string{batch.PodOwnershipLabel: string(job.UID)},
+			"finalizers":      []string{names.JobTrackingFinalizer},
+			"labels":          map[string]string{names.PodOwnershipLabel: string(job.UID)},
 		},
 	})
 }
@@ -244,8 +245,8 @@ func releasePatch(pod *corev1.Pod, jobUID types.UID, keepOwner bool) ([]byte, er
 	if !keepOwner {
 		meta["ownerReferences"] = []map[string]any{{"$patch": "delete", "uid": jobUID}}
 	}
-	if slices.Contains(pod.Finalizers, batch.JobTrackingFinalizer) {
-		meta["$deleteFromPrimitiveList/finalizers"] = []string{batch.JobTrackingFinalizer}
+	if slices.Contains(pod.Finalizers, names.JobTrackingFinalizer) {
+		meta["$deleteFromPrimitiveList/finalizers"] = []string{names.JobTrackingFinalizer}
 	}
 	return json.Marshal(map[string]any{"metadata": meta})
 }

@@ -23,6 +23,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
+
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -42,7 +44,6 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 
-	"github.com/jobserver-dev/jobserver/pkg/apis/batch"
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
 	versioned "github.com/jobserver-dev/jobserver/pkg/generated/clientset/versioned"
 	jobinformers "github.com/jobserver-dev/jobserver/pkg/generated/informers/externalversions/batch/v1"
@@ -70,7 +71,7 @@ const (
 // watch with: the pods jobserver created, and only those, so the
 // controller's memory follows its own pods, not the whole cluster's.
 func OwnedPodsSelector() string {
-	return batch.PodOwnershipLabel // "key" alone is the Exists operator
+	return names.PodOwnershipLabel // "key" alone is the Exists operator
 }
 
 // Config is what NewController needs.
@@ -159,7 +160,7 @@ func NewController(ctx context.Context, cfg Config) (*Controller, error) {
 		c.recorder = cfg.Recorder
 	} else {
 		c.broadcaster = record.NewBroadcaster(record.WithContext(ctx))
-		c.recorder = c.broadcaster.NewRecorder(clientgoscheme.Scheme, corev1.EventSource{Component: batch.EventReporter})
+		c.recorder = c.broadcaster.NewRecorder(clientgoscheme.Scheme, corev1.EventSource{Component: names.EventReporter})
 	}
 
 	jobInformer := cfg.JobInformer.Informer()
@@ -200,7 +201,7 @@ func indexByOwnershipLabel(obj any) ([]string, error) {
 	if !ok {
 		return nil, nil
 	}
-	if uid, ok := pod.Labels[batch.PodOwnershipLabel]; ok {
+	if uid, ok := pod.Labels[names.PodOwnershipLabel]; ok {
 		return []string{uid}, nil
 	}
 	return nil, nil
@@ -403,7 +404,7 @@ func controllerJobKey(pod *corev1.Pod) (string, *metav1.OwnerReference) {
 		return "", nil
 	}
 	gv, err := schema.ParseGroupVersion(ref.APIVersion)
-	if err != nil || gv.Group != batch.GroupName {
+	if err != nil || gv.Group != batchv1.GroupName {
 		return "", nil
 	}
 	return pod.Namespace + "/" + ref.Name, ref

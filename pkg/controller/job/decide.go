@@ -19,6 +19,8 @@ package job
 import (
 	"time"
 
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
+
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -26,7 +28,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/utils/ptr"
 
-	"github.com/jobserver-dev/jobserver/pkg/apis/batch"
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
 )
 
@@ -171,7 +172,7 @@ func Decide(in Input) Decision {
 // unmanagedJob reports Jobs this controller leaves alone: those managed by
 // another controller, and specs it cannot sync (which the API rejects).
 func unmanagedJob(job *batchv1.Job) (bool, *Event) {
-	if m := job.Spec.ManagedBy; m != nil && *m != batch.JobControllerName {
+	if m := job.Spec.ManagedBy; m != nil && *m != names.JobControllerName {
 		return true, nil
 	}
 	if m := job.Spec.CompletionMode; m != nil && *m != batchv1.NonIndexedCompletion && *m != batchv1.IndexedCompletion {

@@ -26,6 +26,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
@@ -42,7 +44,6 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 
-	"github.com/jobserver-dev/jobserver/pkg/apis/batch"
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
 	jobfake "github.com/jobserver-dev/jobserver/pkg/generated/clientset/versioned/fake"
 	jobinformers "github.com/jobserver-dev/jobserver/pkg/generated/informers/externalversions"
@@ -232,7 +233,7 @@ func (et *executorTest) events() []string {
 // helpers_test.go: ownership label and controller reference.
 func owned() podOpt {
 	return func(p *corev1.Pod) {
-		p.Labels[batch.PodOwnershipLabel] = "job-uid"
+		p.Labels[names.PodOwnershipLabel] = "job-uid"
 		p.OwnerReferences = []metav1.OwnerReference{{
 			APIVersion: "batch.jobserver.dev/v1", Kind: "Job", Name: "job", UID: "job-uid",
 			Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
@@ -269,7 +270,7 @@ func TestSyncAppliesStatusBeforeActions(t *testing.T) {
 	for _, name := range []string{"a", "b"} {
 		pod, err := et.kube.CoreV1().Pods("ns").Get(context.Background(), name, metav1.GetOptions{})
 		require.NoError(t, err)
-		assert.NotContains(t, pod.Finalizers, batch.JobTrackingFinalizer, "pod %s", name)
+		assert.NotContains(t, pod.Finalizers, names.JobTrackingFinalizer, "pod %s", name)
 	}
 	// The cache still shows the finalizers: the expectations say they went.
 	st := et.c.expectations.state("ns/job", job.UID, et.c.lookupPod("ns"))
@@ -471,7 +472,7 @@ func TestOrphanedPodsLoseTheFinalizer(t *testing.T) {
 
 			pod, err := et.kube.CoreV1().Pods("ns").Get(ctx, "a", metav1.GetOptions{})
 			require.NoError(t, err)
-			assert.Equal(t, !tc.wantRelease, slices.Contains(pod.Finalizers, batch.JobTrackingFinalizer))
+			assert.Equal(t, !tc.wantRelease, slices.Contains(pod.Finalizers, names.JobTrackingFinalizer))
 			if !tc.wantRelease {
 				assert.Empty(t, et.callsOf("patch"))
 			}
@@ -481,7 +482,7 @@ func TestOrphanedPodsLoseTheFinalizer(t *testing.T) {
 
 func TestRemoveFinalizerPatch(t *testing.T) {
 	pod := newPod("a", corev1.PodSucceeded)
-	pod.Finalizers = []string{"example.com/keep", batch.JobTrackingFinalizer}
+	pod.Finalizers = []string{"example.com/keep", names.JobTrackingFinalizer}
 	patch, err := removeFinalizerPatch(pod, "", "")
 	require.NoError(t, err)
 	assert.JSONEq(t, `[
@@ -508,7 +509,7 @@ func TestSyncAdoptsOrphansBeforeDeciding(t *testing.T) {
 	// A pod jobserver created for an earlier Job (ownership label of
 	// another UID), orphaned, matching this Job's selector: adopted and
 	// counted in the same sync, so no second pod is created.
-	orphan := newPod("a", corev1.PodRunning, func(p *corev1.Pod) { p.Labels[batch.PodOwnershipLabel] = "earlier-uid" })
+	orphan := newPod("a", corev1.PodRunning, func(p *corev1.Pod) { p.Labels[names.PodOwnershipLabel] = "earlier-uid" })
 	ctx := context.Background()
 	et := newExecutorTest(t, newJob(), orphan)
 
@@ -521,8 +522,8 @@ func TestSyncAdoptsOrphansBeforeDeciding(t *testing.T) {
 	ref := metav1.GetControllerOf(pod)
 	require.NotNil(t, ref)
 	assert.Equal(t, types.UID("job-uid"), ref.UID)
-	assert.Equal(t, "job-uid", pod.Labels[batch.PodOwnershipLabel])
-	assert.Equal(t, []string{batch.JobTrackingFinalizer}, pod.Finalizers, "merged, not duplicated")
+	assert.Equal(t, "job-uid", pod.Labels[names.PodOwnershipLabel])
+	assert.Equal(t, []string{names.JobTrackingFinalizer}, pod.Finalizers, "merged, not duplicated")
 	job, err := et.jobs.BatchV1().Jobs("ns").Get(ctx, "job", metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, int32(1), job.Status.Active)
@@ -536,7 +537,7 @@ func TestSyncAdoptsOrphansBeforeDeciding(t *testing.T) {
 }
 
 func TestSyncDoesNotAdoptForAJobBeingDeleted(t *testing.T) {
-	orphan := newPod("a", corev1.PodRunning, func(p *corev1.Pod) { p.Labels[batch.PodOwnershipLabel] = "earlier-uid" })
+	orphan := newPod("a", corev1.PodRunning, func(p *corev1.Pod) { p.Labels[names.PodOwnershipLabel] = "earlier-uid" })
 	ctx := context.Background()
 	job := newJob()
 	et := newExecutorTest(t, job, orphan)
@@ -555,7 +556,7 @@ func TestSyncDoesNotAdoptForAJobBeingDeleted(t *testing.T) {
 func TestSyncReleasesPodsOutsideTheSelector(t *testing.T) {
 	// Relabelled out of the selector: the controller reference and the
 	// finalizer go, the pod stays, and the Job replaces it.
-	relabelled := newPod("a", corev1.PodRunning, owned(), func(p *corev1.Pod) { p.Labels[batch.ControllerUIDLabel] = "debug" })
+	relabelled := newPod("a", corev1.PodRunning, owned(), func(p *corev1.Pod) { p.Labels[names.ControllerUIDLabel] = "debug" })
 	ctx := context.Background()
 	et := newExecutorTest(t, newJob(), relabelled)
 
@@ -571,7 +572,7 @@ func TestOwnerlessPodWakesTheJobsThatWouldAdoptIt(t *testing.T) {
 	// An ownerless pod matching a Job's selector wakes that Job (which
 	// adopts it) and is queued for finalizer release (adoption adds the
 	// finalizer back).
-	orphan := newPod("a", corev1.PodRunning, func(p *corev1.Pod) { p.Labels[batch.PodOwnershipLabel] = "earlier-uid" })
+	orphan := newPod("a", corev1.PodRunning, func(p *corev1.Pod) { p.Labels[names.PodOwnershipLabel] = "earlier-uid" })
 	et := newExecutorTest(t, newJob())
 	et.c.addPod(orphan)
 	assert.Equal(t, 1, et.c.orphanQueue.Len(), "queued for finalizer release")
@@ -586,7 +587,7 @@ func TestSyncRemovesTheFinalizerOfAnAdoptedPodBeforeDeletingIt(t *testing.T) {
 	// cache still shows it without one, or its deletion would count as a
 	// failure.
 	orphan := func(name string) *corev1.Pod {
-		return newPod(name, corev1.PodRunning, noFinalizer(), func(p *corev1.Pod) { p.Labels[batch.PodOwnershipLabel] = "earlier-uid" })
+		return newPod(name, corev1.PodRunning, noFinalizer(), func(p *corev1.Pod) { p.Labels[names.PodOwnershipLabel] = "earlier-uid" })
 	}
 	ctx := context.Background()
 	et := newExecutorTest(t, newJob(), orphan("a"), orphan("b"))
@@ -612,7 +613,7 @@ func TestSyncKeepsTheOwnerWhenReleasingDuringDeletion(t *testing.T) {
 	// A Job being deleted does not release a pod out of its selector (the
 	// garbage collector must delete it with the Job), but the finalizer,
 	// which nobody else would remove, goes.
-	relabelled := newPod("a", corev1.PodRunning, owned(), func(p *corev1.Pod) { p.Labels[batch.ControllerUIDLabel] = "debug" })
+	relabelled := newPod("a", corev1.PodRunning, owned(), func(p *corev1.Pod) { p.Labels[names.ControllerUIDLabel] = "debug" })
 	ctx := context.Background()
 	job := newJob(func(j *batchv1.Job) { j.DeletionTimestamp = ptr.To(metav1.NewTime(t0)) })
 	et := newExecutorTest(t, job, relabelled)
@@ -634,7 +635,7 @@ func TestPodStrippedOfTheOwnershipLabelIsReleased(t *testing.T) {
 	pod := newPod("a", corev1.PodRunning, owned())
 	et := newExecutorTest(t, newJob(), pod)
 	_, err := et.kube.CoreV1().Pods("ns").Patch(ctx, "a", types.MergePatchType,
-		[]byte(`{"metadata":{"labels":{"`+batch.PodOwnershipLabel+`":null}}}`), metav1.PatchOptions{})
+		[]byte(`{"metadata":{"labels":{"`+names.PodOwnershipLabel+`":null}}}`), metav1.PatchOptions{})
 	require.NoError(t, err)
 	require.NoError(t, et.c.podIndexer.Delete(pod))
 

@@ -20,12 +20,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
-
-	"github.com/jobserver-dev/jobserver/pkg/apis/batch"
 )
 
 // ExpectationsTimeout is how long the executor waits for its pod cache to
@@ -189,7 +189,7 @@ func satisfied(kind expectationKind, jobUID types.UID, pod *corev1.Pod, gone boo
 			return true
 		}
 		ref := metav1.GetControllerOf(pod)
-		return ref != nil && ref.UID == jobUID && pod.Labels[batch.PodOwnershipLabel] == string(jobUID)
+		return ref != nil && ref.UID == jobUID && pod.Labels[names.PodOwnershipLabel] == string(jobUID)
 	default:
 		return gone || !hasTrackingFinalizer(pod)
 	}

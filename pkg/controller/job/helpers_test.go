@@ -22,6 +22,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
+
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -49,11 +51,11 @@ func newJob(opts ...jobOpt) *batchv1.Job {
 		TypeMeta:   metav1.TypeMeta{APIVersion: "batch.jobserver.dev/v1", Kind: "Job"},
 		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "job", UID: "job-uid", ResourceVersion: "1"},
 		Spec: batchv1.JobSpec{
-			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{batch.ControllerUIDLabel: "job-uid"}},
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{names.ControllerUIDLabel: "job-uid"}},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{
-					batch.ControllerUIDLabel: "job-uid", batch.JobNameLabel: "job",
-					batch.LegacyControllerUIDLabel: "job-uid", batch.LegacyJobNameLabel: "job",
+					names.ControllerUIDLabel: "job-uid", names.JobNameLabel: "job",
+					names.LegacyControllerUIDLabel: "job-uid", names.LegacyJobNameLabel: "job",
 				}},
 				Spec: corev1.PodSpec{
 					RestartPolicy: corev1.RestartPolicyNever,
@@ -133,8 +135,8 @@ func newPod(name string, phase corev1.PodPhase, opts ...podOpt) *corev1.Pod {
 		ObjectMeta: metav1.ObjectMeta{
 			Namespace: "ns", Name: name, UID: types.UID("uid-" + name),
 			CreationTimestamp: metav1.NewTime(t0),
-			Finalizers:        []string{batch.JobTrackingFinalizer},
-			Labels:            map[string]string{batch.ControllerUIDLabel: "job-uid"},
+			Finalizers:        []string{names.JobTrackingFinalizer},
+			Labels:            map[string]string{names.ControllerUIDLabel: "job-uid"},
 			Annotations:       map[string]string{},
 		},
 		Spec:   corev1.PodSpec{NodeName: "node", Containers: []corev1.Container{{Name: "main"}}},
@@ -162,8 +164,8 @@ func terminated(name string, code int32, finished time.Time) corev1.ContainerSta
 
 func index(i int) podOpt {
 	return func(p *corev1.Pod) {
-		p.Annotations[batch.JobCompletionIndexAnnotation] = strconv.Itoa(i)
-		p.Labels[batch.JobCompletionIndexAnnotation] = strconv.Itoa(i)
+		p.Annotations[names.JobCompletionIndexAnnotation] = strconv.Itoa(i)
+		p.Labels[names.JobCompletionIndexAnnotation] = strconv.Itoa(i)
 	}
 }
 func noFinalizer() podOpt { return func(p *corev1.Pod) { p.Finalizers = nil } }
@@ -209,7 +211,7 @@ func podCond(t corev1.PodConditionType, status corev1.ConditionStatus) podOpt {
 	}
 }
 func failureCount(n int) podOpt {
-	return func(p *corev1.Pod) { p.Annotations[batch.JobIndexFailureCountAnnotation] = strconv.Itoa(n) }
+	return func(p *corev1.Pod) { p.Annotations[names.JobIndexFailureCountAnnotation] = strconv.Itoa(n) }
 }
 
 func pods(ps ...*corev1.Pod) []*corev1.Pod { return ps }

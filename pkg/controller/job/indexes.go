@@ -21,10 +21,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
-
-	"github.com/jobserver-dev/jobserver/pkg/apis/batch"
 )
 
 // noIndex is the completion index of a pod without a valid one.
@@ -152,7 +152,7 @@ func (oi orderedIntervals) String() string {
 // completionIndex returns the pod's completion index from its annotation, or
 // noIndex.
 func completionIndex(p *corev1.Pod) int {
-	v, ok := p.Annotations[batch.JobCompletionIndexAnnotation]
+	v, ok := p.Annotations[names.JobCompletionIndexAnnotation]
 	if !ok {
 		return noIndex
 	}
@@ -295,13 +295,13 @@ func (s *syncState) podsWithDelayedFinalizerRemoval() map[int]*corev1.Pod {
 // indexFailureCount is the job-index-failure-count annotation of p (0 when
 // missing or invalid).
 func indexFailureCount(p *corev1.Pod) int32 {
-	return annotationCount(p, batch.JobIndexFailureCountAnnotation)
+	return annotationCount(p, names.JobIndexFailureCountAnnotation)
 }
 
 // absoluteIndexFailureCount counts the failures of p's index, including
 // those the pod failure policy ignored.
 func absoluteIndexFailureCount(p *corev1.Pod) int32 {
-	return indexFailureCount(p) + annotationCount(p, batch.JobIndexIgnoredFailureCountAnnotation)
+	return indexFailureCount(p) + annotationCount(p, names.JobIndexIgnoredFailureCountAnnotation)
 }
 
 func annotationCount(p *corev1.Pod, key string) int32 {
@@ -322,7 +322,7 @@ func (s *syncState) replacementFailureCounts(failed *corev1.Pod) (counted, ignor
 	if failed == nil {
 		return 0, 0
 	}
-	counted, ignored = indexFailureCount(failed), annotationCount(failed, batch.JobIndexIgnoredFailureCountAnnotation)
+	counted, ignored = indexFailureCount(failed), annotationCount(failed, names.JobIndexIgnoredFailureCountAnnotation)
 	if pfp := s.job.Spec.PodFailurePolicy; pfp != nil && !matchPodFailurePolicy(pfp, failed).countFailed {
 		return counted, ignored + 1
 	}

@@ -20,6 +20,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
+
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -28,7 +30,6 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
-	"github.com/jobserver-dev/jobserver/pkg/apis/batch"
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
 )
 
@@ -122,7 +123,7 @@ func (c *Controller) releaseUnlabelledPod(ctx context.Context, ns, name string) 
 	if err != nil {
 		return fmt.Errorf("reading pod %s/%s that left the pod cache: %w", ns, name, err)
 	}
-	if _, labelled := pod.Labels[batch.PodOwnershipLabel]; labelled || !hasTrackingFinalizer(pod) {
+	if _, labelled := pod.Labels[names.PodOwnershipLabel]; labelled || !hasTrackingFinalizer(pod) {
 		return nil // back in the cache soon, or nothing to release
 	}
 	_, ref := controllerJobKey(pod)
@@ -135,7 +136,7 @@ func (c *Controller) releaseUnlabelledPod(ctx context.Context, ns, name string) 
 	if job, err := c.jobLister.Jobs(ns).Get(ref.Name); err == nil && job.UID == ref.UID && managedByOther(job) {
 		return nil
 	}
-	klog.FromContext(ctx).V(2).Info("Releasing a pod that lost the ownership label", "pod", klog.KObj(pod), "label", batch.PodOwnershipLabel)
+	klog.FromContext(ctx).V(2).Info("Releasing a pod that lost the ownership label", "pod", klog.KObj(pod), "label", names.PodOwnershipLabel)
 	return c.releasePod(ctx, pod, ref.UID, false)
 }
 
@@ -177,5 +178,5 @@ func (c *Controller) countedByLiveJob(ctx context.Context, pod *corev1.Pod) (boo
 // managedByOther reports a Job reconciled by another controller
 // (spec.managedBy); its pods are not this controller's business.
 func managedByOther(job *batchv1.Job) bool {
-	return job.Spec.ManagedBy != nil && *job.Spec.ManagedBy != batch.JobControllerName
+	return job.Spec.ManagedBy != nil && *job.Spec.ManagedBy != names.JobControllerName
 }

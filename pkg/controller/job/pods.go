@@ -21,10 +21,11 @@ import (
 	"sort"
 	"time"
 
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
 
-	"github.com/jobserver-dev/jobserver/pkg/apis/batch"
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
 )
 
@@ -75,7 +76,7 @@ func onlyReplaceFailedPods(job *batchv1.Job) bool {
 }
 
 func hasTrackingFinalizer(p *corev1.Pod) bool {
-	return slices.Contains(p.Finalizers, batch.JobTrackingFinalizer)
+	return slices.Contains(p.Finalizers, names.JobTrackingFinalizer)
 }
 
 func filterPods(pods []*corev1.Pod, keep func(*corev1.Pod) bool) []*corev1.Pod {

@@ -20,12 +20,13 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/utils/ptr"
 
-	"github.com/jobserver-dev/jobserver/pkg/apis/batch"
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
 )
 
@@ -34,7 +35,7 @@ import (
 const maxGeneratedNameLength = 58
 
 // completionIndexFieldPath is the downward-API path of the index label.
-var completionIndexFieldPath = fmt.Sprintf("metadata.labels['%s']", batch.JobCompletionIndexAnnotation)
+var completionIndexFieldPath = fmt.Sprintf("metadata.labels['%s']", names.JobCompletionIndexAnnotation)
 
 // NewPod builds the pod the controller creates for job; index is nil for a
 // NonIndexed Job. The pod has:
@@ -76,17 +77,17 @@ func NewPod(job *batchv1.Job, index *int) *corev1.Pod {
 	for k, v := range template.Annotations {
 		pod.Annotations[k] = v
 	}
-	pod.Labels[batch.PodOwnershipLabel] = string(job.UID)
+	pod.Labels[names.PodOwnershipLabel] = string(job.UID)
 	if !hasTrackingFinalizer(pod) {
-		pod.Finalizers = append(pod.Finalizers, batch.JobTrackingFinalizer)
+		pod.Finalizers = append(pod.Finalizers, names.JobTrackingFinalizer)
 	}
 	if index == nil {
 		return pod
 	}
 	ix := strconv.Itoa(*index)
 	pod.GenerateName = podGenerateNameWithIndex(job.Name, *index)
-	pod.Labels[batch.JobCompletionIndexAnnotation] = ix
-	pod.Annotations[batch.JobCompletionIndexAnnotation] = ix
+	pod.Labels[names.JobCompletionIndexAnnotation] = ix
+	pod.Annotations[names.JobCompletionIndexAnnotation] = ix
 	pod.Spec.Hostname = fmt.Sprintf("%s-%d", job.Name, *index)
 	for i := range pod.Spec.InitContainers {
 		addCompletionIndexEnv(&pod.Spec.InitContainers[i])
@@ -95,7 +96,7 @@ func NewPod(job *batchv1.Job, index *int) *corev1.Pod {
 		addCompletionIndexEnv(&pod.Spec.Containers[i])
 	}
 	if job.Spec.BackoffLimitPerIndex != nil {
-		pod.Annotations[batch.JobIndexFailureCountAnnotation] = "0"
+		pod.Annotations[names.JobIndexFailureCountAnnotation] = "0"
 	}
 	return pod
 }
@@ -104,20 +105,20 @@ func NewPod(job *batchv1.Job, index *int) *corev1.Pod {
 // job-index-failure-count always, job-index-ignored-failure-count only when
 // some failure was ignored.
 func setIndexFailureCounts(pod *corev1.Pod, counted, ignored int32) {
-	pod.Annotations[batch.JobIndexFailureCountAnnotation] = strconv.Itoa(int(counted))
+	pod.Annotations[names.JobIndexFailureCountAnnotation] = strconv.Itoa(int(counted))
 	if ignored > 0 {
-		pod.Annotations[batch.JobIndexIgnoredFailureCountAnnotation] = strconv.Itoa(int(ignored))
+		pod.Annotations[names.JobIndexIgnoredFailureCountAnnotation] = strconv.Itoa(int(ignored))
 	}
 }
 
 func addCompletionIndexEnv(c *corev1.Container) {
 	for _, e := range c.Env {
-		if e.Name == batch.JobCompletionIndexEnv {
+		if e.Name == names.JobCompletionIndexEnv {
 			return
 		}
 	}
 	c.Env = append(c.Env, corev1.EnvVar{
-		Name:      batch.JobCompletionIndexEnv,
+		Name:      names.JobCompletionIndexEnv,
 		ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: completionIndexFieldPath}},
 	})
 }

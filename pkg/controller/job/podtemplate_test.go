@@ -20,13 +20,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
-	"github.com/jobserver-dev/jobserver/pkg/apis/batch"
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
 )
 
@@ -55,17 +56,17 @@ func TestNewPod(t *testing.T) {
 				assert.Equal(t, "job-", p.GenerateName)
 				assert.Empty(t, p.Name)
 				assert.Equal(t, "quiz", p.Labels["app"])
-				assert.Equal(t, "job-uid", p.Labels[batch.PodOwnershipLabel])
-				assert.Equal(t, "job-uid", p.Labels[batch.ControllerUIDLabel])
+				assert.Equal(t, "job-uid", p.Labels[names.PodOwnershipLabel])
+				assert.Equal(t, "job-uid", p.Labels[names.ControllerUIDLabel])
 				assert.Equal(t, map[string]string{"note": "x"}, p.Annotations)
-				assert.Equal(t, []string{"example.com/keep", batch.JobTrackingFinalizer}, p.Finalizers)
+				assert.Equal(t, []string{"example.com/keep", names.JobTrackingFinalizer}, p.Finalizers)
 				assert.Equal(t, []metav1.OwnerReference{{
 					APIVersion: "batch.jobserver.dev/v1", Kind: "Job", Name: "job", UID: "job-uid",
 					Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
 				}}, p.OwnerReferences)
 				assert.Empty(t, p.Spec.Hostname)
 				assert.Empty(t, p.Spec.Containers[0].Env)
-				assert.NotContains(t, p.Labels, batch.JobCompletionIndexAnnotation)
+				assert.NotContains(t, p.Labels, names.JobCompletionIndexAnnotation)
 			},
 		},
 		{
@@ -74,13 +75,13 @@ func TestNewPod(t *testing.T) {
 			index: ptr.To(3),
 			check: func(t *testing.T, p *corev1.Pod) {
 				assert.Equal(t, "job-3-", p.GenerateName)
-				assert.Equal(t, "3", p.Labels[batch.JobCompletionIndexAnnotation])
-				assert.Equal(t, "3", p.Annotations[batch.JobCompletionIndexAnnotation])
+				assert.Equal(t, "3", p.Labels[names.JobCompletionIndexAnnotation])
+				assert.Equal(t, "3", p.Annotations[names.JobCompletionIndexAnnotation])
 				assert.Equal(t, "job-3", p.Spec.Hostname)
 				assert.Equal(t, "workers", p.Spec.Subdomain, "the template's subdomain is kept")
 				assert.Equal(t, []corev1.EnvVar{indexEnv}, p.Spec.Containers[0].Env)
 				assert.Equal(t, []corev1.EnvVar{indexEnv}, p.Spec.InitContainers[0].Env)
-				assert.NotContains(t, p.Annotations, batch.JobIndexFailureCountAnnotation)
+				assert.NotContains(t, p.Annotations, names.JobIndexFailureCountAnnotation)
 			},
 		},
 		{
@@ -98,8 +99,8 @@ func TestNewPod(t *testing.T) {
 			job:   newJob(indexed(), completions(2), perIndexLimit(1)),
 			index: ptr.To(1),
 			check: func(t *testing.T, p *corev1.Pod) {
-				assert.Equal(t, "0", p.Annotations[batch.JobIndexFailureCountAnnotation])
-				assert.NotContains(t, p.Annotations, batch.JobIndexIgnoredFailureCountAnnotation)
+				assert.Equal(t, "0", p.Annotations[names.JobIndexFailureCountAnnotation])
+				assert.NotContains(t, p.Annotations, names.JobIndexIgnoredFailureCountAnnotation)
 			},
 		},
 		{

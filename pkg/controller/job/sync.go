@@ -24,6 +24,8 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
+
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -34,7 +36,6 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 
-	"github.com/jobserver-dev/jobserver/pkg/apis/batch"
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
 )
 
@@ -262,7 +263,7 @@ func (c *Controller) removeJobPodFinalizer(ctx context.Context, key string, job 
 // strips the finalizer of a pod another Job adopted meanwhile). It is nil
 // when pod has no tracking finalizer.
 func removeFinalizerPatch(pod *corev1.Pod, resourceVersion string, controllerUID types.UID) ([]byte, error) {
-	i := slices.Index(pod.Finalizers, batch.JobTrackingFinalizer)
+	i := slices.Index(pod.Finalizers, names.JobTrackingFinalizer)
 	if i < 0 {
 		return nil, nil
 	}
@@ -283,7 +284,7 @@ func removeFinalizerPatch(pod *corev1.Pod, resourceVersion string, controllerUID
 		ops = append(ops, map[string]any{"op": "test", "path": "/metadata/ownerReferences/" + strconv.Itoa(j) + "/uid", "value": controllerUID})
 	}
 	return json.Marshal(append(ops,
-		map[string]any{"op": "test", "path": path, "value": batch.JobTrackingFinalizer},
+		map[string]any{"op": "test", "path": path, "value": names.JobTrackingFinalizer},
 		map[string]any{"op": "remove", "path": path},
 	))
 }

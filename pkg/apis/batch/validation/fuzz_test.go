@@ -22,6 +22,8 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
+
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -42,7 +44,7 @@ func richJob() *batch.Job {
 		j.Spec.TTLSecondsAfterFinished = ptr.To[int32](100)
 		j.Spec.BackoffLimitPerIndex = ptr.To[int32](1)
 		j.Spec.MaxFailedIndexes = ptr.To[int32](2)
-		j.Spec.ManagedBy = ptr.To(batch.JobControllerName)
+		j.Spec.ManagedBy = ptr.To(names.JobControllerName)
 		j.Spec.PodReplacementPolicy = ptr.To(batch.Failed)
 		j.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyNever
 		j.Spec.PodFailurePolicy = &batch.PodFailurePolicy{Rules: []batch.PodFailurePolicyRule{

@@ -21,6 +21,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
@@ -117,10 +119,10 @@ func tooLong(path string) wantErr {
 // generatedLabels are the template labels the registry generates.
 func generatedLabels(name string, uid types.UID) map[string]string {
 	return map[string]string{
-		batch.LegacyJobNameLabel:       name,
-		batch.JobNameLabel:             name,
-		batch.LegacyControllerUIDLabel: string(uid),
-		batch.ControllerUIDLabel:       string(uid),
+		names.LegacyJobNameLabel:       name,
+		names.JobNameLabel:             name,
+		names.LegacyControllerUIDLabel: string(uid),
+		names.ControllerUIDLabel:       string(uid),
 	}
 }
 
@@ -163,7 +165,7 @@ func validJob() *batch.Job {
 			ManualSelector:       ptr.To(false),
 			PodReplacementPolicy: ptr.To(batch.TerminatingOrFailed),
 			Selector: &metav1.LabelSelector{
-				MatchLabels: map[string]string{batch.ControllerUIDLabel: string(testUID)},
+				MatchLabels: map[string]string{names.ControllerUIDLabel: string(testUID)},
 			},
 			Template: validPodTemplate(),
 		},
@@ -237,8 +239,8 @@ func prepareForCreate(job *batch.Job) {
 	if job.Spec.Selector.MatchLabels == nil {
 		job.Spec.Selector.MatchLabels = map[string]string{}
 	}
-	if _, found := job.Spec.Selector.MatchLabels[batch.ControllerUIDLabel]; !found {
-		job.Spec.Selector.MatchLabels[batch.ControllerUIDLabel] = string(job.UID)
+	if _, found := job.Spec.Selector.MatchLabels[names.ControllerUIDLabel]; !found {
+		job.Spec.Selector.MatchLabels[names.ControllerUIDLabel] = string(job.UID)
 	}
 }
 

@@ -18,6 +18,7 @@ limitations under the License.
 package validation
 
 import (
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/utils/ptr"
 
@@ -95,8 +96,8 @@ func JobUpdateValidationOptions(job, oldJob *batch.Job) JobValidationOptions {
 	opts.AllowMutableSchedulingDirectives = allowMutablePodTemplate
 	opts.AllowMutablePodResources = allowMutablePodTemplate
 	// Jobs created before the prefixed labels existed must stay updatable.
-	_, hadJobName := oldJob.Spec.Template.Labels[batch.JobNameLabel]
-	_, hadControllerUID := oldJob.Spec.Template.Labels[batch.ControllerUIDLabel]
+	_, hadJobName := oldJob.Spec.Template.Labels[names.JobNameLabel]
+	_, hadControllerUID := oldJob.Spec.Template.Labels[names.ControllerUIDLabel]
 	opts.RequirePrefixedLabels = hadJobName && hadControllerUID
 	return opts
 }

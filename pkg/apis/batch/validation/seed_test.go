@@ -19,6 +19,8 @@ package validation
 import (
 	"testing"
 
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/types"
@@ -329,7 +331,7 @@ func TestChapterListingDefaults(t *testing.T) {
 	assert.Equal(t, ptr.To[int32](6), fine.Spec.BackoffLimit)
 	assert.Equal(t, ptr.To(batch.NonIndexedCompletion), fine.Spec.CompletionMode)
 	assert.Equal(t, ptr.To(batch.TerminatingOrFailed), fine.Spec.PodReplacementPolicy)
-	assert.Equal(t, map[string]string{batch.ControllerUIDLabel: string(uid)}, fine.Spec.Selector.MatchLabels)
+	assert.Equal(t, map[string]string{names.ControllerUIDLabel: string(uid)}, fine.Spec.Selector.MatchLabels)
 	assert.Equal(t, generatedLabels("aggregate-responses-queue-fine", uid), fine.Spec.Template.Labels)
 
 	suspended := jobFromManifest(t, chapterListings["Listing 17.2 demo-suspend"], "kiada", uid)

@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
+
 	"github.com/stretchr/testify/assert"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -195,7 +197,7 @@ func TestValidateJobUpdate(t *testing.T) {
 		"selector is immutable": {
 			old: runningJob(),
 			update: func(j *batch.Job) {
-				j.Spec.Selector.MatchLabels[batch.LegacyJobNameLabel] = testName
+				j.Spec.Selector.MatchLabels[names.LegacyJobNameLabel] = testName
 			},
 			want: []wantErr{invalid("spec.selector", immutable)},
 		},
@@ -437,7 +439,7 @@ func TestValidateJobUpdate(t *testing.T) {
 		},
 		"M: removing a generated label breaks the selector match": {
 			old:    suspendedNotStartedJob(),
-			update: func(j *batch.Job) { delete(j.Spec.Template.Labels, batch.ControllerUIDLabel) },
+			update: func(j *batch.Job) { delete(j.Spec.Template.Labels, names.ControllerUIDLabel) },
 			want:   []wantErr{invalid("spec.template.metadata.labels", "`selector` does not match template `labels`")},
 		},
 		"M: container resources": {
@@ -563,7 +565,7 @@ func TestJobUpdateValidationOptions(t *testing.T) {
 		},
 		"old template without the prefixed labels": {
 			old: jobWith(func(j *batch.Job) {
-				delete(j.Spec.Template.Labels, batch.JobNameLabel)
+				delete(j.Spec.Template.Labels, names.JobNameLabel)
 			}),
 			want: JobValidationOptions{},
 		},

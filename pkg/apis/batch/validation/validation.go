@@ -22,6 +22,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
+
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
@@ -134,17 +136,17 @@ func validateGeneratedSelector(job *batch.Job, validateBatchLabels bool) field.E
 	}
 	templateMetaPath := specPath.Child("template", "metadata")
 	uid, name := string(job.UID), job.Name
-	allErrs = append(allErrs, validateHasLabel(job.Spec.Template.Labels, templateMetaPath, batch.LegacyControllerUIDLabel, uid)...)
-	allErrs = append(allErrs, validateHasLabel(job.Spec.Template.Labels, templateMetaPath, batch.LegacyJobNameLabel, name)...)
+	allErrs = append(allErrs, validateHasLabel(job.Spec.Template.Labels, templateMetaPath, names.LegacyControllerUIDLabel, uid)...)
+	allErrs = append(allErrs, validateHasLabel(job.Spec.Template.Labels, templateMetaPath, names.LegacyJobNameLabel, name)...)
 	expectedLabels := labels.Set{
-		batch.LegacyControllerUIDLabel: uid,
-		batch.LegacyJobNameLabel:       name,
+		names.LegacyControllerUIDLabel: uid,
+		names.LegacyJobNameLabel:       name,
 	}
 	if validateBatchLabels {
-		allErrs = append(allErrs, validateHasLabel(job.Spec.Template.Labels, templateMetaPath, batch.ControllerUIDLabel, uid)...)
-		allErrs = append(allErrs, validateHasLabel(job.Spec.Template.Labels, templateMetaPath, batch.JobNameLabel, name)...)
-		expectedLabels[batch.ControllerUIDLabel] = uid
-		expectedLabels[batch.JobNameLabel] = name
+		allErrs = append(allErrs, validateHasLabel(job.Spec.Template.Labels, templateMetaPath, names.ControllerUIDLabel, uid)...)
+		allErrs = append(allErrs, validateHasLabel(job.Spec.Template.Labels, templateMetaPath, names.JobNameLabel, name)...)
+		expectedLabels[names.ControllerUIDLabel] = uid
+		expectedLabels[names.JobNameLabel] = name
 	}
 	if selector, err := metav1.LabelSelectorAsSelector(job.Spec.Selector); err == nil && !selector.Matches(expectedLabels) {
 		allErrs = append(allErrs, field.Invalid(specPath.Child("selector"), job.Spec.Selector, "`selector` not auto-generated"))

@@ -20,6 +20,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
+
 	"github.com/stretchr/testify/assert"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -73,9 +75,9 @@ func TestValidateJobCreate(t *testing.T) {
 		})},
 		"valid legacy labels only when prefixed labels are not required": {
 			job: jobWith(func(j *batch.Job) {
-				delete(j.Spec.Template.Labels, batch.JobNameLabel)
-				delete(j.Spec.Template.Labels, batch.ControllerUIDLabel)
-				j.Spec.Selector.MatchLabels = map[string]string{batch.LegacyControllerUIDLabel: string(testUID)}
+				delete(j.Spec.Template.Labels, names.JobNameLabel)
+				delete(j.Spec.Template.Labels, names.ControllerUIDLabel)
+				j.Spec.Selector.MatchLabels = map[string]string{names.LegacyControllerUIDLabel: string(testUID)}
 			}),
 			opts: &JobValidationOptions{},
 		},
@@ -98,7 +100,7 @@ func TestValidateJobCreate(t *testing.T) {
 			j.Spec.Template.Labels = generatedLabels("a", testUID)
 		})},
 		"valid managedBy of jobserver": {job: jobWith(func(j *batch.Job) {
-			j.Spec.ManagedBy = ptr.To(batch.JobControllerName)
+			j.Spec.ManagedBy = ptr.To(names.JobControllerName)
 		})},
 		"valid custom managedBy": {job: jobWith(func(j *batch.Job) {
 			j.Spec.ManagedBy = ptr.To("example.com/custom-controller")
@@ -163,32 +165,32 @@ func TestValidateJobCreate(t *testing.T) {
 			job: jobWith(func(j *batch.Job) {
 				j.UID = ""
 				j.Spec.Template.Labels = generatedLabels(testName, "")
-				j.Spec.Selector.MatchLabels[batch.ControllerUIDLabel] = ""
+				j.Spec.Selector.MatchLabels[names.ControllerUIDLabel] = ""
 			}),
 			want: []wantErr{required("metadata.uid")},
 		},
 		"missing legacy controller-uid label": {
-			job:  jobWith(func(j *batch.Job) { delete(j.Spec.Template.Labels, batch.LegacyControllerUIDLabel) }),
+			job:  jobWith(func(j *batch.Job) { delete(j.Spec.Template.Labels, names.LegacyControllerUIDLabel) }),
 			want: []wantErr{required("spec.template.metadata.labels[controller-uid]", "must be '1a2b3c'")},
 		},
 		"missing legacy job-name label": {
-			job:  jobWith(func(j *batch.Job) { delete(j.Spec.Template.Labels, batch.LegacyJobNameLabel) }),
+			job:  jobWith(func(j *batch.Job) { delete(j.Spec.Template.Labels, names.LegacyJobNameLabel) }),
 			want: []wantErr{required("spec.template.metadata.labels[job-name]", "must be 'myjob'")},
 		},
 		"missing prefixed job-name label": {
-			job:  jobWith(func(j *batch.Job) { delete(j.Spec.Template.Labels, batch.JobNameLabel) }),
+			job:  jobWith(func(j *batch.Job) { delete(j.Spec.Template.Labels, names.JobNameLabel) }),
 			want: []wantErr{required("spec.template.metadata.labels[batch.kubernetes.io/job-name]", "must be 'myjob'")},
 		},
 		"missing prefixed controller-uid label": {
 			job: jobWith(func(j *batch.Job) {
-				delete(j.Spec.Template.Labels, batch.ControllerUIDLabel)
-				j.Spec.Selector.MatchLabels = map[string]string{batch.LegacyControllerUIDLabel: string(testUID)}
+				delete(j.Spec.Template.Labels, names.ControllerUIDLabel)
+				j.Spec.Selector.MatchLabels = map[string]string{names.LegacyControllerUIDLabel: string(testUID)}
 			}),
 			want: []wantErr{required("spec.template.metadata.labels[batch.kubernetes.io/controller-uid]", "must be '1a2b3c'")},
 		},
 		"user label conflicting with the generated controller-uid": {
 			job: jobWith(func(j *batch.Job) {
-				j.Spec.Template.Labels[batch.ControllerUIDLabel] = "4d5e6f"
+				j.Spec.Template.Labels[names.ControllerUIDLabel] = "4d5e6f"
 			}),
 			want: []wantErr{
 				invalid("spec.template.metadata.labels[batch.kubernetes.io/controller-uid]", "must be '1a2b3c'"),
@@ -196,7 +198,7 @@ func TestValidateJobCreate(t *testing.T) {
 			},
 		},
 		"user label conflicting with the generated job-name": {
-			job:  jobWith(func(j *batch.Job) { j.Spec.Template.Labels[batch.LegacyJobNameLabel] = "other" }),
+			job:  jobWith(func(j *batch.Job) { j.Spec.Template.Labels[names.LegacyJobNameLabel] = "other" }),
 			want: []wantErr{invalid("spec.template.metadata.labels[job-name]", "must be 'myjob'")},
 		},
 		"selector not auto-generated": {

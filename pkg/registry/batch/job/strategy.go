@@ -24,6 +24,8 @@ import (
 	"maps"
 	"strconv"
 
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
+
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -33,7 +35,7 @@ import (
 	"k8s.io/apiserver/pkg/registry/generic"
 	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/apiserver/pkg/storage"
-	"k8s.io/apiserver/pkg/storage/names"
+	storagenames "k8s.io/apiserver/pkg/storage/names"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/jobserver-dev/jobserver/pkg/apis/batch"
@@ -43,12 +45,12 @@ import (
 // jobStrategy implements the create, update and delete behaviour of Jobs.
 type jobStrategy struct {
 	runtime.ObjectTyper
-	names.NameGenerator
+	storagenames.NameGenerator
 }
 
 // NewStrategy returns the strategy for the main Job resource.
 func NewStrategy(typer runtime.ObjectTyper) jobStrategy {
-	return jobStrategy{typer, names.SimpleNameGenerator}
+	return jobStrategy{typer, storagenames.SimpleNameGenerator}
 }
 
 // DefaultGarbageCollectionPolicy is Background: deleting a Job deletes its
@@ -92,12 +94,12 @@ func generateSelector(job *batch.Job) {
 	if job.Spec.Template.Labels == nil {
 		job.Spec.Template.Labels = make(map[string]string)
 	}
-	for _, key := range []string{batch.LegacyJobNameLabel, batch.JobNameLabel} {
+	for _, key := range []string{names.LegacyJobNameLabel, names.JobNameLabel} {
 		if _, found := job.Spec.Template.Labels[key]; !found {
 			job.Spec.Template.Labels[key] = job.Name
 		}
 	}
-	for _, key := range []string{batch.LegacyControllerUIDLabel, batch.ControllerUIDLabel} {
+	for _, key := range []string{names.LegacyControllerUIDLabel, names.ControllerUIDLabel} {
 		if _, found := job.Spec.Template.Labels[key]; !found {
 			job.Spec.Template.Labels[key] = string(job.UID)
 		}
@@ -108,8 +110,8 @@ func generateSelector(job *batch.Job) {
 	if job.Spec.Selector.MatchLabels == nil {
 		job.Spec.Selector.MatchLabels = make(map[string]string)
 	}
-	if _, found := job.Spec.Selector.MatchLabels[batch.ControllerUIDLabel]; !found {
-		job.Spec.Selector.MatchLabels[batch.ControllerUIDLabel] = string(job.UID)
+	if _, found := job.Spec.Selector.MatchLabels[names.ControllerUIDLabel]; !found {
+		job.Spec.Selector.MatchLabels[names.ControllerUIDLabel] = string(job.UID)
 	}
 }
 

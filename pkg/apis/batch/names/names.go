@@ -14,11 +14,15 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package batch
+// Package names holds the label, annotation, finalizer, environment and
+// component names that the API (registry, validation) and the controller
+// share. It is a leaf: it imports nothing, so the controller can use the
+// names without importing the internal API types.
+package names
 
 // Names shared with workloads written for batch/v1 (the upstream keys, so a
 // Pod of a jobserver Job looks like a Pod of a built-in Job) and jobserver's
-// own names (see docs: DESIGN.md, "Names").
+// own names (docs/names.md lists them all).
 const (
 	labelPrefix = "batch.kubernetes.io/"
 
