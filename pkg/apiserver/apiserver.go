@@ -14,41 +14,37 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package apiserver wires jobserver together: options, the generic API
-// server with the batch.jobserver.dev group, and storage in etcd (an
-// external cluster or an embedded one).
+// Package apiserver is jobserver's API half: options, the generic API server
+// with the batch.jobserver.dev group, its health checks, and storage in etcd
+// (an external cluster or an embedded one). It runs no controllers; the
+// command (cmd/jobserver/app) starts pkg/controllermanager beside it.
 package apiserver
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apiserver/pkg/authentication/authenticatorfactory"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/healthz"
-	"k8s.io/klog/v2"
 
 	"github.com/jobserver-dev/jobserver/pkg/apis/batch"
 	jobstorage "github.com/jobserver-dev/jobserver/pkg/registry/batch/job"
 )
 
-// Config is the complete configuration of a jobserver.
+// Config is the complete configuration of jobserver's API server. Callers
+// may add health checks (GenericConfig.HealthzChecks, ...) before New.
 type Config struct {
 	GenericConfig *genericapiserver.RecommendedConfig
-	// Controller is nil when this replica runs no Job controller.
-	Controller *ControllerConfig
 }
 
-// JobServer is a configured jobserver, ready to run.
+// JobServer is a configured API server, ready to run. Callers may add
+// post-start and pre-shutdown hooks to GenericAPIServer before Run.
 type JobServer struct {
 	GenericAPIServer *genericapiserver.GenericAPIServer
-	// controller is nil when this replica runs no Job controller.
-	controller *controllerRunner
 }
 
 // New builds the server and installs the batch.jobserver.dev API group.
@@ -73,14 +69,7 @@ func (c *Config) New() (*JobServer, error) {
 	if err := addRequestHeaderReadyzCheck(genericServer, c.GenericConfig.Authentication.RequestHeaderConfig); err != nil {
 		return nil, err
 	}
-	server := &JobServer{GenericAPIServer: genericServer}
-	if c.Controller != nil {
-		server.controller = newControllerRunner(c.Controller)
-		if err := server.controller.install(genericServer); err != nil {
-			return nil, fmt.Errorf("installing the Job controller: %w", err)
-		}
-	}
-	return server, nil
+	return &JobServer{GenericAPIServer: genericServer}, nil
 }
 
 // addRequestHeaderReadyzCheck makes /readyz fail until the front-proxy
@@ -103,64 +92,8 @@ func addRequestHeaderReadyzCheck(server *genericapiserver.GenericAPIServer, cfg 
 	}))
 }
 
-// Run starts the embedded etcd if needed, serves until ctx is cancelled,
-// then shuts down gracefully and stops the embedded etcd. The Job
-// controller, if this replica runs it, starts once the server serves and
-// stops first on shutdown. If the controller ends on its own (it lost its
-// leader election Lease), the server shuts down gracefully too and Run
-// returns that error, so the process exits non-zero and is restarted.
-func (o *Options) Run(ctx context.Context) error {
-	if o.UsesEmbeddedEtcd() {
-		etcd, err := StartEmbeddedEtcd(o.EmbeddedEtcdDataDir, time.Minute)
-		if err != nil {
-			return err
-		}
-		// Stopped only after the server has drained its requests.
-		defer etcd.Close()
-		o.Recommended.Etcd.StorageConfig.Transport.ServerList = []string{etcd.Endpoint()}
-	}
-	config, err := o.Config()
-	if err != nil {
-		return err
-	}
-	server, err := config.New()
-	if err != nil {
-		return err
-	}
-	klog.InfoS("Starting jobserver", "securePort", o.Recommended.SecureServing.BindPort,
-		"etcd", o.Recommended.Etcd.StorageConfig.Transport.ServerList, "controller", server.controller != nil)
-	return server.Run(ctx)
-}
-
-// Run serves until ctx ends or the controller fails (see Options.Run).
+// Run serves until ctx is cancelled, then shuts down gracefully: the
+// pre-shutdown hooks run, requests drain, long-running ones are closed.
 func (s *JobServer) Run(ctx context.Context) error {
-	prepared := s.GenericAPIServer.PrepareRun()
-	if s.controller == nil {
-		return prepared.RunWithContext(ctx)
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	failed := make(chan error, 1)
-	go func() {
-		select {
-		case err := <-s.controller.failed:
-			klog.ErrorS(err, "The Job controller stopped; shutting jobserver down")
-			failed <- err
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	err := prepared.RunWithContext(ctx)
-	// Normally done by the pre-shutdown hook already; not if the server
-	// failed before it ran.
-	if stopErr := s.controller.stop(); stopErr != nil && err == nil {
-		err = stopErr
-	}
-	cancel()
-	select {
-	case ctrlErr := <-failed:
-		return errors.Join(ctrlErr, err)
-	default:
-		return err
-	}
+	return s.GenericAPIServer.PrepareRun().RunWithContext(ctx)
 }

@@ -21,10 +21,10 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apiserver/pkg/endpoints/openapi"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
@@ -60,8 +60,9 @@ type Options struct {
 	Standalone bool
 	// AlternateDNS are extra names for the self-signed serving certificate.
 	AlternateDNS []string
-	// Controller configures the Job controller half.
-	Controller *ControllerOptions
+
+	// embeddedEtcd is decided by Complete: no --etcd-servers were given.
+	embeddedEtcd bool
 }
 
 // NewOptions returns the default options.
@@ -70,7 +71,6 @@ func NewOptions() *Options {
 		Recommended: genericoptions.NewRecommendedOptions(EtcdPathPrefix,
 			Codecs.LegacyCodec(batchv1.SchemeGroupVersion)),
 		EmbeddedEtcdDataDir: DefaultEmbeddedEtcdDataDir,
-		Controller:          NewControllerOptions(),
 	}
 	o.Recommended.Etcd.StorageConfig.EncodeVersioner = runtime.NewMultiGroupVersioner(
 		batchv1.SchemeGroupVersion, schema.GroupKind{Group: batchv1.GroupName})
@@ -78,9 +78,8 @@ func NewOptions() *Options {
 	return o
 }
 
-// Flags returns the flags, in named sections for --help.
-func (o *Options) Flags() cliflag.NamedFlagSets {
-	var fss cliflag.NamedFlagSets
+// AddFlags adds the API server's flags to fss, in named sections for --help.
+func (o *Options) AddFlags(fss *cliflag.NamedFlagSets) {
 	fs := fss.FlagSet("jobserver")
 	fs.StringVar(&o.EmbeddedEtcdDataDir, "embedded-etcd-data-dir", o.EmbeddedEtcdDataDir,
 		"Data directory of the embedded etcd, which jobserver starts when --etcd-servers is empty. "+
@@ -92,13 +91,13 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	fs.StringSliceVar(&o.AlternateDNS, "alternate-dns", o.AlternateDNS,
 		"Extra DNS names for the self-signed serving certificate generated when no --tls-cert-file is "+
 			"given, e.g. jobserver.jobserver-system.svc, the name kube-apiserver verifies.")
-	o.Controller.AddFlags(fss.FlagSet("controller"))
 	o.Recommended.AddFlags(fss.FlagSet("generic apiserver"))
-	return fss
 }
 
-// Complete fills in what follows from other options.
+// Complete decides what follows from the flags: whether jobserver embeds
+// etcd, and, in standalone mode, that nothing is delegated to a cluster.
 func (o *Options) Complete() error {
+	o.embeddedEtcd = len(o.Recommended.Etcd.StorageConfig.Transport.ServerList) == 0
 	if o.Standalone {
 		// Nothing to delegate to: accept requests authenticated locally.
 		o.Recommended.Authentication.RemoteKubeConfigFileOptional = true
@@ -110,47 +109,56 @@ func (o *Options) Complete() error {
 	return nil
 }
 
-// Validate reports every invalid option at once.
-func (o *Options) Validate() error {
+// Validate reports every invalid option at once. Call it after Complete;
+// it changes nothing.
+func (o *Options) Validate() []error {
 	var errs []error
-	if o.UsesEmbeddedEtcd() {
+	recommended := *o.Recommended
+	if o.embeddedEtcd {
 		if o.EmbeddedEtcdDataDir == "" {
 			errs = append(errs, errors.New("--embedded-etcd-data-dir must not be empty when --etcd-servers is not set"))
 		}
 		// The embedded etcd's URL is known only once it runs; validate the
-		// other etcd options with a stand-in.
-		o.Recommended.Etcd.StorageConfig.Transport.ServerList = []string{"http://127.0.0.1:0"}
-		defer func() { o.Recommended.Etcd.StorageConfig.Transport.ServerList = nil }()
+		// other etcd options, in a copy, with a stand-in.
+		etcd := *recommended.Etcd
+		etcd.StorageConfig.Transport.ServerList = []string{"http://127.0.0.1:0"}
+		recommended.Etcd = &etcd
 	}
-	errs = append(errs, o.Recommended.Validate()...)
-	if o.RunsController() {
-		errs = append(errs, o.Controller.Validate()...)
-	}
+	errs = append(errs, recommended.Validate()...)
 	if !o.Standalone && o.Recommended.CoreAPI != nil && o.Recommended.CoreAPI.CoreAPIKubeconfigPath == "" && !inCluster() {
 		errs = append(errs, errors.New("--kubeconfig is required outside a cluster "+
 			"(it names the Kubernetes cluster that jobserver extends); use --standalone to serve the API without one"))
 	}
-	return utilerrors.NewAggregate(errs)
+	return errs
 }
 
 func inCluster() bool {
 	return os.Getenv("KUBERNETES_SERVICE_HOST") != "" && os.Getenv("KUBERNETES_SERVICE_PORT") != ""
 }
 
-// RunsController tells whether this replica runs the Job controller: not
-// in standalone mode (there is no cluster to create pods in) and not when
-// --controllers-enabled=false.
-func (o *Options) RunsController() bool {
-	return o.Controller.Enabled && !o.Standalone
+// UsesEmbeddedEtcd tells whether jobserver starts its own etcd (decided by
+// Complete).
+func (o *Options) UsesEmbeddedEtcd() bool {
+	return o.embeddedEtcd
 }
 
-// UsesEmbeddedEtcd tells whether jobserver must start its own etcd.
-func (o *Options) UsesEmbeddedEtcd() bool {
-	return len(o.Recommended.Etcd.StorageConfig.Transport.ServerList) == 0
+// StartStorage starts the embedded etcd, if jobserver uses one, and points
+// the storage options at it. The returned function stops it; call it only
+// once the server has drained its requests.
+func (o *Options) StartStorage() (stop func(), err error) {
+	if !o.embeddedEtcd {
+		return func() {}, nil
+	}
+	etcd, err := StartEmbeddedEtcd(o.EmbeddedEtcdDataDir, time.Minute)
+	if err != nil {
+		return nil, err
+	}
+	o.Recommended.Etcd.StorageConfig.Transport.ServerList = []string{etcd.Endpoint()}
+	return etcd.Close, nil
 }
 
 // Config builds the server configuration. With the embedded etcd, call it
-// after the etcd has started and its endpoint is in the options.
+// after StartStorage.
 func (o *Options) Config() (*Config, error) {
 	if err := o.Recommended.SecureServing.MaybeDefaultWithSelfSignedCerts("localhost",
 		o.AlternateDNS, []net.IP{netutils.ParseIPSloppy("127.0.0.1")}); err != nil {
@@ -176,18 +184,5 @@ func (o *Options) Config() (*Config, error) {
 	if err := o.Recommended.ApplyTo(serverConfig); err != nil {
 		return nil, err
 	}
-	config := &Config{GenericConfig: serverConfig}
-	if o.RunsController() {
-		// ClientConfig is the cluster's (--kubeconfig or in-cluster), set
-		// by the core API options.
-		if serverConfig.ClientConfig == nil {
-			return nil, errors.New("the Job controller needs a cluster: --kubeconfig or an in-cluster configuration")
-		}
-		controller, err := o.Controller.Config(serverConfig.ClientConfig)
-		if err != nil {
-			return nil, err
-		}
-		config.Controller = controller
-	}
-	return config, nil
+	return &Config{GenericConfig: serverConfig}, nil
 }

@@ -27,6 +27,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jobserver-dev/jobserver/pkg/controllermanager"
+
 	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
 
 	"github.com/stretchr/testify/assert"
@@ -42,7 +44,6 @@ import (
 	"k8s.io/utils/ptr"
 
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
-	"github.com/jobserver-dev/jobserver/pkg/apiserver"
 	clientset "github.com/jobserver-dev/jobserver/pkg/generated/clientset/versioned"
 	"github.com/jobserver-dev/jobserver/test/integration/framework"
 )
@@ -713,13 +714,17 @@ func testControllerRestartMidJob(t *testing.T, env *controllerEnv) {
 func testLeaderHandover(t *testing.T, env *controllerEnv) {
 	ctx, jt := env.setup(t, "handover")
 	leaseHolder := func() string {
-		lease, err := env.cluster.Kube.CoordinationV1().Leases(framework.JobserverNamespace).Get(ctx, apiserver.LeaderElectionLeaseName, metav1.GetOptions{})
+		lease, err := env.cluster.Kube.CoordinationV1().Leases(framework.JobserverNamespace).Get(ctx, controllermanager.LeaderElectionLeaseName, metav1.GetOptions{})
 		require.NoError(t, err)
 		return ptr.Deref(lease.Spec.HolderIdentity, "")
 	}
 	leader := leaseHolder()
 	require.NotEmpty(t, leader)
 	standby := env.startServer(t, env.so)
+	// Its elector's watchdog is on /healthz (and fails once it is stuck).
+	raw, err := kubernetes.NewForConfigOrDie(standby.AdminConfig).Discovery().RESTClient().Get().AbsPath("/healthz").Param("verbose", "true").DoRaw(ctx)
+	require.NoError(t, err)
+	assert.Contains(t, string(raw), "[+]leaderElection ok")
 
 	job := newJob("handover")
 	job.Spec.Completions = ptr.To[int32](2)
@@ -760,7 +765,7 @@ func testLeaseLost(t *testing.T, env *controllerEnv) {
 
 	var holder string
 	require.NoError(t, wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-		lease, err := leases.Get(ctx, apiserver.LeaderElectionLeaseName, metav1.GetOptions{})
+		lease, err := leases.Get(ctx, controllermanager.LeaderElectionLeaseName, metav1.GetOptions{})
 		if err != nil {
 			return false, err
 		}
@@ -770,7 +775,7 @@ func testLeaseLost(t *testing.T, env *controllerEnv) {
 	}))
 
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		lease, err := leases.Get(ctx, apiserver.LeaderElectionLeaseName, metav1.GetOptions{})
+		lease, err := leases.Get(ctx, controllermanager.LeaderElectionLeaseName, metav1.GetOptions{})
 		if err != nil {
 			return err
 		}
@@ -784,8 +789,8 @@ func testLeaseLost(t *testing.T, env *controllerEnv) {
 
 	exited, runErr := server.WaitExit(time.Minute)
 	require.True(t, exited, "jobserver exits once it cannot renew the Lease")
-	assert.True(t, errors.Is(runErr, apiserver.ErrLeaderElectionLost), "exit error: %v", runErr)
-	lease, err := leases.Get(ctx, apiserver.LeaderElectionLeaseName, metav1.GetOptions{})
+	assert.True(t, errors.Is(runErr, controllermanager.ErrLeaderElectionLost), "exit error: %v", runErr)
+	lease, err := leases.Get(ctx, controllermanager.LeaderElectionLeaseName, metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, "usurper", ptr.Deref(lease.Spec.HolderIdentity, ""), "the stopped replica did not take the Lease back")
 }

@@ -28,6 +28,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jobserver-dev/jobserver/cmd/jobserver/app"
+
 	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -122,7 +124,7 @@ func StartServer(t testing.TB, so ServerOptions) *Server {
 	}
 	args = append(args, so.ExtraFlags...)
 
-	opts := apiserver.NewOptions()
+	opts := app.NewOptions()
 	fss := opts.Flags()
 	flags := pflag.NewFlagSet("jobserver", pflag.ContinueOnError)
 	for _, fs := range fss.FlagSets {
@@ -131,8 +133,8 @@ func StartServer(t testing.TB, so ServerOptions) *Server {
 	require.NoError(t, flags.Parse(args))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	opts.Recommended.SecureServing.Listener = ln
-	opts.Recommended.SecureServing.BindPort = ln.Addr().(*net.TCPAddr).Port
+	opts.Server.Recommended.SecureServing.Listener = ln
+	opts.Server.Recommended.SecureServing.BindPort = ln.Addr().(*net.TCPAddr).Port
 	require.NoError(t, opts.Complete())
 	require.NoError(t, opts.Validate())
 

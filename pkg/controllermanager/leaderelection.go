@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package apiserver
+package controllermanager
 
 import (
 	"context"
@@ -32,7 +32,7 @@ import (
 )
 
 // ErrLeaderElectionLost ends a replica whose controller lost the Lease.
-var ErrLeaderElectionLost = errors.New("lost the Job controller's leader election Lease")
+var ErrLeaderElectionLost = errors.New("lost the controllers' leader election Lease")
 
 // LeaderElectionConfig says which Lease to compete for, as whom, and with
 // which timing (client-go leaderelection semantics).
@@ -42,6 +42,16 @@ type LeaderElectionConfig struct {
 	LeaseDuration   time.Duration
 	RenewDeadline   time.Duration
 	RetryPeriod     time.Duration
+	// WatchDog, when set, learns of the elector, so that its /healthz check
+	// fails while the elector is stuck.
+	WatchDog *leaderelection.HealthzAdaptor
+}
+
+// withWatchDog returns a copy of cfg with w as its watchdog.
+func (cfg *LeaderElectionConfig) withWatchDog(w *leaderelection.HealthzAdaptor) *LeaderElectionConfig {
+	out := *cfg
+	out.WatchDog = w
+	return &out
 }
 
 // runWithLeaderElection campaigns for the Lease and runs run while this
@@ -80,6 +90,7 @@ func runWithLeaderElection(ctx context.Context, lock resourcelock.Interface, cfg
 		LeaseDuration: cfg.LeaseDuration,
 		RenewDeadline: cfg.RenewDeadline,
 		RetryPeriod:   cfg.RetryPeriod,
+		WatchDog:      cfg.WatchDog,
 		// Never released by the elector: on a lost renewal it would free the
 		// Lease before run's context is cancelled, letting another replica
 		// start while this controller still acts. Released below, by us,
@@ -99,12 +110,12 @@ func runWithLeaderElection(ctx context.Context, lock resourcelock.Interface, cfg
 				runCtx, cancel := context.WithCancel(leading)
 				defer cancel()
 				defer context.AfterFunc(ctx, cancel)()
-				logger.Info("Became the leader; starting the Job controller", "lease", lock.Describe(), "identity", cfg.Identity)
+				logger.Info("Became the leader; starting the controllers", "lease", lock.Describe(), "identity", cfg.Identity)
 				err := run(runCtx)
 				if runCtx.Err() == nil {
 					// run ended while leading: give the Lease up and fail.
 					mu.Lock()
-					runErr = fmt.Errorf("the Job controller stopped: %w", err)
+					runErr = err
 					mu.Unlock()
 					stopElector()
 				}
@@ -114,13 +125,17 @@ func runWithLeaderElection(ctx context.Context, lock resourcelock.Interface, cfg
 			},
 			OnNewLeader: func(identity string) {
 				if identity != cfg.Identity {
-					logger.Info("Another replica leads the Job controller", "leader", identity)
+					logger.Info("Another replica leads the controllers", "leader", identity)
 				}
 			},
 		},
 	})
 	if err != nil {
 		return fmt.Errorf("configuring leader election: %w", err)
+	}
+	if cfg.WatchDog != nil {
+		// client-go ties the watchdog to the elector only in RunOrDie.
+		cfg.WatchDog.SetLeaderElection(elector)
 	}
 
 	electorDone := make(chan struct{})

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package apiserver
+package controllermanager
 
 import (
 	"context"
@@ -32,6 +32,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 	clienttesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/utils/ptr"
 )
@@ -200,4 +201,55 @@ func TestLeaderElectionRunFailureReleasesLease(t *testing.T) {
 		t.Fatal("runWithLeaderElection did not return")
 	}
 	assert.Empty(t, holder(t, client))
+}
+
+// stuckLock is a Lease lock whose renewals hang once stuck is closed,
+// ignoring their context, as a wedged client would.
+type stuckLock struct {
+	resourcelock.Interface
+	stuck   chan struct{}
+	release chan struct{}
+}
+
+func (l *stuckLock) Update(ctx context.Context, record resourcelock.LeaderElectionRecord) error {
+	select {
+	case <-l.stuck:
+		<-l.release
+		return errors.New("released")
+	default:
+		return l.Interface.Update(ctx, record)
+	}
+}
+
+// TestLeaderElectionStuckElectorFailsHealthz: a leader whose renewals hang
+// keeps believing it leads; its watchdog check (on /healthz) fails once the
+// Lease has gone unrenewed for the lease duration plus the tolerance, so the
+// kubelet restarts it.
+func TestLeaderElectionStuckElectorFailsHealthz(t *testing.T) {
+	client := newLeaseClient()
+	cfg := testLeaderElection("a")
+	watchdog := leaderelection.NewLeaderHealthzAdaptor(100 * time.Millisecond)
+	cfg = cfg.withWatchDog(watchdog)
+	lock := &stuckLock{Interface: leaseLock(client, cfg), stuck: make(chan struct{}), release: make(chan struct{})}
+	defer close(lock.release)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	started := make(chan struct{})
+	go func() {
+		_ = runWithLeaderElection(ctx, lock, cfg, func(ctx context.Context) error {
+			close(started)
+			<-ctx.Done()
+			return nil
+		})
+	}()
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not start")
+	}
+	assert.NoError(t, watchdog.Check(nil), "a leader renewing its Lease is healthy")
+
+	close(lock.stuck)
+	assert.Eventually(t, func() bool { return watchdog.Check(nil) != nil }, 10*time.Second, 50*time.Millisecond,
+		"a leader whose elector is stuck fails its health check")
 }

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package apiserver
+package controllermanager
 
 import (
 	"strings"
@@ -31,39 +31,33 @@ func parseControllerFlags(t *testing.T, args ...string) *Options {
 	t.Helper()
 	o := NewOptions()
 	fs := pflag.NewFlagSet("jobserver", pflag.ContinueOnError)
-	for _, f := range o.Flags().FlagSets {
-		fs.AddFlagSet(f)
-	}
+	o.AddFlags(fs)
 	require.NoError(t, fs.Parse(args))
 	return o
 }
 
 func TestControllerFlagDefaults(t *testing.T) {
 	t.Setenv("POD_NAMESPACE", "")
-	o := parseControllerFlags(t)
-	c := o.Controller
+	c := parseControllerFlags(t)
 	assert.True(t, c.Enabled)
-	assert.True(t, c.LeaderElect)
-	assert.Equal(t, 15*time.Second, c.LeaseDuration)
-	assert.Equal(t, 10*time.Second, c.RenewDeadline)
-	assert.Equal(t, 2*time.Second, c.RetryPeriod)
-	assert.Equal(t, "jobserver-system", c.ResourceNamespace)
+	assert.True(t, c.LeaderElection.LeaderElect)
+	assert.Equal(t, 15*time.Second, c.LeaderElection.LeaseDuration.Duration)
+	assert.Equal(t, 10*time.Second, c.LeaderElection.RenewDeadline.Duration)
+	assert.Equal(t, 2*time.Second, c.LeaderElection.RetryPeriod.Duration)
+	assert.Equal(t, "jobserver-system", c.LeaderElection.ResourceNamespace)
+	assert.Equal(t, LeaderElectionLeaseName, c.LeaderElection.ResourceName)
+	assert.Equal(t, "leases", c.LeaderElection.ResourceLock)
 	assert.Equal(t, 5, c.ConcurrentJobSyncs)
 	assert.Equal(t, float32(50), c.KubeAPIQPS)
 	assert.Equal(t, 100, c.KubeAPIBurst)
+	assert.Equal(t, []string{"*"}, c.Controllers)
 	assert.Empty(t, c.Validate())
-	assert.True(t, o.RunsController())
 }
 
 func TestControllerLeaseNamespaceFromPodNamespace(t *testing.T) {
 	t.Setenv("POD_NAMESPACE", "batch-system")
-	assert.Equal(t, "batch-system", parseControllerFlags(t).Controller.ResourceNamespace)
-	assert.Equal(t, "other", parseControllerFlags(t, "--leader-elect-resource-namespace=other").Controller.ResourceNamespace)
-}
-
-func TestRunsController(t *testing.T) {
-	assert.False(t, parseControllerFlags(t, "--standalone").RunsController(), "standalone: no cluster, no controller")
-	assert.False(t, parseControllerFlags(t, "--controllers-enabled=false").RunsController(), "an API-only replica")
+	assert.Equal(t, "batch-system", parseControllerFlags(t).LeaderElection.ResourceNamespace)
+	assert.Equal(t, "other", parseControllerFlags(t, "--leader-elect-resource-namespace=other").LeaderElection.ResourceNamespace)
 }
 
 func TestControllerFlagValidation(t *testing.T) {
@@ -76,11 +70,15 @@ func TestControllerFlagValidation(t *testing.T) {
 		{[]string{"--leader-elect-lease-duration=10s"}, []string{"--leader-elect-lease-duration (10s) must be greater"}},
 		{[]string{"--leader-elect-renew-deadline=2s"}, []string{"1.2 × --leader-elect-retry-period"}},
 		{[]string{"--leader-elect-resource-namespace=Not_A_Namespace"}, []string{"--leader-elect-resource-namespace"}},
+		{[]string{"--leader-elect-resource-namespace="}, []string{"--leader-elect-resource-namespace must not be empty"}},
+		{[]string{"--leader-elect-resource-name="}, []string{"--leader-elect-resource-name must not be empty"}},
+		{[]string{"--leader-elect-resource-lock=endpoints"}, []string{`--leader-elect-resource-lock "endpoints": only "leases"`}},
+		{[]string{"--controllers=*,-cron-controller"}, []string{`unknown controller "-cron-controller"`}},
 		// Without leader election its timing does not matter.
 		{[]string{"--leader-elect=false", "--leader-elect-lease-duration=1s"}, nil},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
-			errs := parseControllerFlags(t, tc.args...).Controller.Validate()
+			errs := parseControllerFlags(t, tc.args...).Validate()
 			require.Len(t, errs, len(tc.want), "%v", errs)
 			for i, want := range tc.want {
 				assert.Contains(t, errs[i].Error(), want)
@@ -93,22 +91,35 @@ func TestControllerConfig(t *testing.T) {
 	t.Setenv("POD_NAME", "jobserver-7d9f-abcde")
 	o := parseControllerFlags(t, "--kube-api-qps=20", "--kube-api-burst=30")
 	cluster := &rest.Config{Host: "https://cluster", QPS: 5, Burst: 10}
-	cfg, err := o.Controller.Config(cluster)
+	cfg, err := o.Config(cluster)
 	require.NoError(t, err)
 	assert.Equal(t, float32(20), cfg.KubeConfig.QPS)
 	assert.Equal(t, 30, cfg.KubeConfig.Burst)
 	assert.Equal(t, float32(5), cluster.QPS, "the server's own cluster client is left alone")
-	assert.Equal(t, 5, cfg.Workers)
+	assert.Equal(t, 5, cfg.ConcurrentJobSyncs)
+	assert.Equal(t, controllerNames(), names(cfg.Controllers), "every controller is enabled by default")
 	require.NotNil(t, cfg.LeaderElection)
 	assert.Equal(t, "jobserver-7d9f-abcde", cfg.LeaderElection.Identity)
 	assert.Equal(t, LeaderElectionLeaseName, cfg.LeaderElection.Name)
 
 	t.Setenv("POD_NAME", "")
-	cfg, err = o.Controller.Config(cluster)
+	cfg, err = o.Config(cluster)
 	require.NoError(t, err)
 	assert.Regexp(t, `^.+_[0-9a-f-]{36}$`, cfg.LeaderElection.Identity, "host name and a random suffix")
 
-	cfg, err = parseControllerFlags(t, "--leader-elect=false").Controller.Config(cluster)
+	cfg, err = parseControllerFlags(t, "--leader-elect=false").Config(cluster)
 	require.NoError(t, err)
 	assert.Nil(t, cfg.LeaderElection)
+
+	cfg, err = parseControllerFlags(t, "--controllers=*,-job-controller").Config(cluster)
+	require.NoError(t, err)
+	assert.Empty(t, cfg.Controllers, "--controllers disables one by name")
+}
+
+func names(cs []Controller) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.Name)
+	}
+	return out
 }
