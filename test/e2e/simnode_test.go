@@ -207,7 +207,7 @@ func runTime(term *corev1.ContainerStateTerminated) time.Duration {
 
 // TestSimulatedNode runs built-in batch/v1 Jobs (kube-controller-manager's
 // Job controller) on the kwok nodes and checks the contract of the project's
-// stages (DESIGN.md, "Simulated nodes"): commands and annotations decide how
+// stages (docs/simulated-nodes.md): commands and annotations decide how
 // long a container runs and how it exits, OnFailure restarts in place, Never
 // ends the Pod, init containers run first, running Pods are Ready.
 func TestSimulatedNode(t *testing.T) {

@@ -22,8 +22,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
-
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
@@ -32,6 +30,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
 )
 

@@ -27,10 +27,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jobserver-dev/jobserver/pkg/controllermanager"
-
-	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
-
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
@@ -43,7 +39,9 @@ import (
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
+	"github.com/jobserver-dev/jobserver/pkg/controllermanager"
 	clientset "github.com/jobserver-dev/jobserver/pkg/generated/clientset/versioned"
 	"github.com/jobserver-dev/jobserver/test/integration/framework"
 )

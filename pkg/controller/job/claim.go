@@ -23,8 +23,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
-
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -32,6 +30,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
 )
 
@@ -53,7 +52,7 @@ import (
 //     selector it matches.
 //
 // jobserver's pod informer sees only pods carrying the ownership label
-// (DESIGN.md), so adoptable pods are those jobserver once created and that
+// (docs/names.md), so adoptable pods are those jobserver once created and that
 // lost their controller: typically `kubectl delete job --cascade=orphan`
 // followed by a Job with a manual selector matching the same pods.
 //

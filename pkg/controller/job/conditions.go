@@ -22,6 +22,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/condition"
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
 )
 
@@ -50,29 +51,12 @@ func newCondition(t batchv1.JobConditionType, status corev1.ConditionStatus, rea
 	}
 }
 
-func findCondition(conditions []batchv1.JobCondition, t batchv1.JobConditionType) *batchv1.JobCondition {
-	for i := range conditions {
-		if conditions[i].Type == t {
-			return &conditions[i]
-		}
-	}
-	return nil
-}
-
-// trueCondition returns the condition of type t if it is True.
-func trueCondition(conditions []batchv1.JobCondition, t batchv1.JobConditionType) *batchv1.JobCondition {
-	if c := findCondition(conditions, t); c != nil && c.Status == corev1.ConditionTrue {
-		return c
-	}
-	return nil
-}
-
 // ensureCondition sets the condition of type t to status/reason/message,
 // stamping now when anything changes. A missing condition is not added as
 // False (a Job created unsuspended never gets Suspended=False). It reports
 // whether the list changed.
 func ensureCondition(conditions []batchv1.JobCondition, t batchv1.JobConditionType, status corev1.ConditionStatus, reason, message string, now time.Time) ([]batchv1.JobCondition, bool) {
-	if c := findCondition(conditions, t); c != nil {
+	if c := condition.Find(conditions, t); c != nil {
 		if c.Status == status && c.Reason == reason && c.Message == message {
 			return conditions, false
 		}
@@ -85,16 +69,8 @@ func ensureCondition(conditions []batchv1.JobCondition, t batchv1.JobConditionTy
 	return append(conditions, *newCondition(t, status, reason, message, now)), true
 }
 
-// finishedCondition returns the True Complete or Failed condition, if any.
-func finishedCondition(status *batchv1.JobStatus) *batchv1.JobCondition {
-	if c := trueCondition(status.Conditions, batchv1.JobComplete); c != nil {
-		return c
-	}
-	return trueCondition(status.Conditions, batchv1.JobFailed)
-}
-
 // IsJobFinished reports whether the Job has a True Complete or Failed
 // condition; nothing but TTL and finalizer cleanup happens after that.
 func IsJobFinished(job *batchv1.Job) bool {
-	return finishedCondition(&job.Status) != nil
+	return condition.Finished(job.Status.Conditions) != nil
 }

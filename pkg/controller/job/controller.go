@@ -23,8 +23,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
-
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -44,6 +42,7 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
 	versioned "github.com/jobserver-dev/jobserver/pkg/generated/clientset/versioned"
 	jobinformers "github.com/jobserver-dev/jobserver/pkg/generated/informers/externalversions/batch/v1"

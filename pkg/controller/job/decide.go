@@ -19,8 +19,6 @@ package job
 import (
 	"time"
 
-	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
-
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -28,6 +26,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/utils/ptr"
 
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/condition"
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
 )
 
@@ -385,9 +385,9 @@ func (s *syncState) newFinishedPods() (succeeded, failed []*corev1.Pod) {
 // checked after managing pods, as it depends on the active count.)
 func (s *syncState) evaluateFinish() {
 	conditions := s.job.Status.Conditions
-	if c := trueCondition(conditions, batchv1.JobSuccessCriteriaMet); c != nil {
+	if c := condition.FindTrue(conditions, batchv1.JobSuccessCriteriaMet); c != nil {
 		s.finished = c.DeepCopy()
-	} else if c := trueCondition(conditions, batchv1.JobFailureTarget); c != nil {
+	} else if c := condition.FindTrue(conditions, batchv1.JobFailureTarget); c != nil {
 		s.finished = newCondition(batchv1.JobFailed, corev1.ConditionTrue, c.Reason, c.Message, s.now)
 	} else if msg := failJobMessage(s.job, s.pods); msg != "" {
 		s.finished = s.failureTarget(batchv1.JobReasonPodFailurePolicy, msg)

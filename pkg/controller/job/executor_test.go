@@ -26,8 +26,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
-
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
@@ -44,6 +42,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
 	jobfake "github.com/jobserver-dev/jobserver/pkg/generated/clientset/versioned/fake"
 	jobinformers "github.com/jobserver-dev/jobserver/pkg/generated/informers/externalversions"

@@ -20,12 +20,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
-
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
+
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
 )
 
 // ExpectationsTimeout is how long the executor waits for its pod cache to

@@ -22,8 +22,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
-
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -31,6 +29,8 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/jobserver-dev/jobserver/pkg/apis/batch"
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/condition"
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
 	"github.com/jobserver-dev/jobserver/pkg/apis/batch/validation"
 )
@@ -251,7 +251,7 @@ func createdIndexes(d Decision) []int {
 }
 
 func cond(s batchv1.JobStatus, t batchv1.JobConditionType) *batchv1.JobCondition {
-	return findCondition(s.Conditions, t)
+	return condition.Find(s.Conditions, t)
 }
 
 // condSummary renders the True conditions as "Type/Reason" for compact

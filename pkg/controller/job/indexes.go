@@ -21,10 +21,10 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
-
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
+
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
 )
 
 // noIndex is the completion index of a pod without a valid one.

@@ -26,6 +26,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/condition"
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
 )
 
@@ -428,6 +429,6 @@ func TestUpstreamSyncCases(t *testing.T) {
 			withCondition(batchv1.JobSuccessCriteriaMet, corev1.ConditionFalse, "Manual", "", at(0)))
 		d := decide(job, nil, at(1))
 		assert.Len(t, actionsOf(d, ActionCreatePod), 2)
-		assert.Nil(t, trueCondition(d.Status.Conditions, batchv1.JobFailed))
+		assert.Nil(t, condition.FindTrue(d.Status.Conditions, batchv1.JobFailed))
 	})
 }

@@ -21,6 +21,7 @@ import (
 
 	"k8s.io/component-base/metrics"
 	"k8s.io/component-base/metrics/legacyregistry"
+
 	// Workqueue metrics (depth, latency, retries of the "job" and
 	// "job_orphan_pod" queues) on the same registry.
 	_ "k8s.io/component-base/metrics/prometheus/workqueue"

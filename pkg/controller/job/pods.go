@@ -21,11 +21,10 @@ import (
 	"sort"
 	"time"
 
-	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
-
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
 
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
 )
 

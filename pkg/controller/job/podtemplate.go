@@ -20,13 +20,12 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
-
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/utils/ptr"
 
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
 )
 

@@ -31,6 +31,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/utils/ptr"
 
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/condition"
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
 )
 
@@ -415,7 +416,7 @@ func (s *sim) checkExactlyOnce() {
 }
 
 func isJobComplete(job *batchv1.Job) bool {
-	return trueCondition(job.Status.Conditions, batchv1.JobComplete) != nil
+	return condition.FindTrue(job.Status.Conditions, batchv1.JobComplete) != nil
 }
 
 func eventReasons(events []Event) []string {

@@ -24,8 +24,6 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
-
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -36,6 +34,8 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/condition"
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
 )
 
@@ -122,7 +122,7 @@ func (c *Controller) apply(ctx context.Context, key string, job *batchv1.Job, po
 		}
 		c.rememberWrite(key, updated)
 		if !IsJobFinished(job) {
-			if cond := finishedCondition(&updated.Status); cond != nil {
+			if cond := condition.Finished(updated.Status.Conditions); cond != nil {
 				jobsFinishedTotal.WithLabelValues(string(cond.Type), cond.Reason).Inc()
 			}
 		}

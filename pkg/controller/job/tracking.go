@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/utils/ptr"
 
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/condition"
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
 )
 
@@ -122,7 +123,7 @@ func (s *syncState) trackFinishedPods() {
 		s.finished = newCondition(batchv1.JobFailed, corev1.ConditionTrue, s.finished.Reason, s.finished.Message, s.now)
 	}
 	if isSuccessCriteriaMet(s.finished) {
-		if trueCondition(s.job.Status.Conditions, batchv1.JobSuccessCriteriaMet) == nil {
+		if condition.FindTrue(s.job.Status.Conditions, batchv1.JobSuccessCriteriaMet) == nil {
 			st.Conditions = append(st.Conditions, *s.finished)
 		}
 		s.finished = newCondition(batchv1.JobComplete, corev1.ConditionTrue, s.finished.Reason, s.finished.Message, s.now)
@@ -193,7 +194,7 @@ func (s *syncState) enactFinished() bool {
 	f := s.finished
 	st.Conditions, _ = ensureCondition(st.Conditions, f.Type, corev1.ConditionTrue, f.Reason, f.Message, s.now)
 	if f.Type == batchv1.JobComplete {
-		st.CompletionTime = ptr.To(findCondition(st.Conditions, batchv1.JobComplete).LastTransitionTime)
+		st.CompletionTime = ptr.To(condition.Find(st.Conditions, batchv1.JobComplete).LastTransitionTime)
 		if c := s.job.Spec.Completions; c != nil && st.Succeeded > *c {
 			s.event(corev1.EventTypeWarning, "TooManySucceededPods", "Too many succeeded pods running after completion count reached")
 		}

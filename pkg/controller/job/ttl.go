@@ -19,6 +19,7 @@ package job
 import (
 	"time"
 
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/condition"
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
 )
 
@@ -32,7 +33,7 @@ func TTLRemaining(job *batchv1.Job, now time.Time) (time.Duration, bool) {
 	if job.Spec.TTLSecondsAfterFinished == nil || job.DeletionTimestamp != nil {
 		return 0, false
 	}
-	c := finishedCondition(&job.Status)
+	c := condition.Finished(job.Status.Conditions)
 	if c == nil || c.LastTransitionTime.IsZero() {
 		return 0, false
 	}

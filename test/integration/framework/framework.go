@@ -28,8 +28,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jobserver-dev/jobserver/cmd/jobserver/app"
-
 	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -38,6 +36,7 @@ import (
 	"k8s.io/client-go/rest"
 	certutil "k8s.io/client-go/util/cert"
 
+	"github.com/jobserver-dev/jobserver/cmd/jobserver/app"
 	"github.com/jobserver-dev/jobserver/pkg/apiserver"
 	clientset "github.com/jobserver-dev/jobserver/pkg/generated/clientset/versioned"
 )

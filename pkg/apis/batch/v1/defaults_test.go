@@ -37,7 +37,7 @@ func minimalJob() *batchv1.Job {
 	}}}}
 }
 
-// TestSetDefaultsJob covers each default of batch/v1 (job-semantics.md §1).
+// TestSetDefaultsJob covers each default of batch/v1 (docs/job-semantics.md §1).
 func TestSetDefaultsJob(t *testing.T) {
 	for _, tc := range []struct {
 		name   string

@@ -18,52 +18,30 @@ limitations under the License.
 package validation
 
 import (
-	corev1 "k8s.io/api/core/v1"
-
 	"github.com/jobserver-dev/jobserver/pkg/apis/batch"
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/condition"
 )
 
 // IsJobFinished reports whether the Job has a Complete=True or Failed=True
 // condition. A nil Job is not finished.
 func IsJobFinished(job *batch.Job) bool {
-	return IsJobComplete(job) || IsJobFailed(job)
+	return job != nil && condition.Finished(job.Status.Conditions) != nil
 }
 
 // IsJobComplete reports whether the Job has a Complete=True condition.
 func IsJobComplete(job *batch.Job) bool {
-	return job != nil && IsConditionTrue(job.Status.Conditions, batch.JobComplete)
+	return job != nil && condition.IsTrue(job.Status.Conditions, batch.JobComplete)
 }
 
 // IsJobFailed reports whether the Job has a Failed=True condition.
 func IsJobFailed(job *batch.Job) bool {
-	return job != nil && IsConditionTrue(job.Status.Conditions, batch.JobFailed)
-}
-
-// IsConditionTrue reports whether list holds a condition of type t with
-// status True.
-func IsConditionTrue(list []batch.JobCondition, t batch.JobConditionType) bool {
-	return hasCondition(list, t, corev1.ConditionTrue)
-}
-
-// isConditionFalse reports whether list holds a condition of type t with
-// status False.
-func isConditionFalse(list []batch.JobCondition, t batch.JobConditionType) bool {
-	return hasCondition(list, t, corev1.ConditionFalse)
-}
-
-func hasCondition(list []batch.JobCondition, t batch.JobConditionType, status corev1.ConditionStatus) bool {
-	for _, c := range list {
-		if c.Type == t && c.Status == status {
-			return true
-		}
-	}
-	return false
+	return job != nil && condition.IsTrue(job.Status.Conditions, batch.JobFailed)
 }
 
 func isJobSuccessCriteriaMet(job *batch.Job) bool {
-	return job != nil && IsConditionTrue(job.Status.Conditions, batch.JobSuccessCriteriaMet)
+	return job != nil && condition.IsTrue(job.Status.Conditions, batch.JobSuccessCriteriaMet)
 }
 
 func isJobFailureTarget(job *batch.Job) bool {
-	return job != nil && IsConditionTrue(job.Status.Conditions, batch.JobFailureTarget)
+	return job != nil && condition.IsTrue(job.Status.Conditions, batch.JobFailureTarget)
 }

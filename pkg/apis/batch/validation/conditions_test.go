@@ -23,6 +23,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/jobserver-dev/jobserver/pkg/apis/batch"
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/condition"
 )
 
 func TestConditionHelpers(t *testing.T) {
@@ -47,7 +48,7 @@ func TestConditionHelpers(t *testing.T) {
 			assert.Equal(t, tc.finished, IsJobFinished(job), "IsJobFinished")
 			assert.Equal(t, tc.complete, IsJobComplete(job), "IsJobComplete")
 			assert.Equal(t, tc.failed, IsJobFailed(job), "IsJobFailed")
-			assert.Equal(t, tc.complete, IsConditionTrue(tc.conditions, batch.JobComplete), "IsConditionTrue(Complete)")
+			assert.Equal(t, tc.complete, condition.IsTrue(tc.conditions, batch.JobComplete), "condition.IsTrue(Complete)")
 			assert.Equal(t, tc.successCriteriaMet, isJobSuccessCriteriaMet(job), "isJobSuccessCriteriaMet")
 			assert.Equal(t, tc.interim, isJobFailureTarget(job), "isJobFailureTarget")
 		})
@@ -56,6 +57,6 @@ func TestConditionHelpers(t *testing.T) {
 		assert.False(t, IsJobFinished(nil))
 		assert.False(t, IsJobComplete(nil))
 		assert.False(t, IsJobFailed(nil))
-		assert.False(t, IsConditionTrue(nil, batch.JobComplete))
+		assert.False(t, condition.IsTrue([]batch.JobCondition(nil), batch.JobComplete))
 	})
 }

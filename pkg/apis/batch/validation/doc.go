@@ -19,21 +19,21 @@ limitations under the License.
 // the rules of the built-in batch/v1 Job of Kubernetes 1.37
 // (k8s.io/kubernetes pkg/apis/batch/validation), adapted to the hub types of
 // this module, whose pod template is the versioned core/v1 PodTemplateSpec.
+// The pod template itself is validated by pkg/apis/core/validation.
 //
 // Every function is pure: it returns all the problems it finds, each with the
 // exact field path upstream reports, and never panics on nil pointers.
 //
 // Files, one role each:
 //   - options.go: the options and how the registry strategy computes them;
-//   - validation.go: create and update of the Job and its spec;
+//   - validation.go: create and update of the Job and its spec, and the
+//     template update rules;
 //   - policies.go: podFailurePolicy, successPolicy and podReplacementPolicy;
-//   - podtemplate.go: the pod template (the rules of core pod validation that
-//     matter for a Job template), its containers and its update rules, with
-//     volumes.go, env.go, resources.go, probes.go (probes and lifecycle
-//     hooks), security.go (security contexts) and scheduling.go;
 //   - status.go: the /status subresource;
 //   - indexes.go: the interval strings of completedIndexes, failedIndexes and
 //     succeededIndexes;
-//   - conditions.go: condition helpers shared with the controller;
 //   - warnings.go: non-fatal warnings for create and update.
+//
+// The tests exercise the pod template rules too, through ValidateJobCreate
+// and ValidateJobUpdate, with the field paths a user sees.
 package validation

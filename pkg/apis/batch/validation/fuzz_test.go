@@ -22,8 +22,6 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
-
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -34,6 +32,7 @@ import (
 	"sigs.k8s.io/randfill"
 
 	"github.com/jobserver-dev/jobserver/pkg/apis/batch"
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
 )
 
 // richJob sets as many pointers as a Job can have, so that nil-ing them one

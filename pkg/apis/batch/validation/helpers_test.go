@@ -21,8 +21,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
-
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
@@ -35,6 +33,7 @@ import (
 
 	"github.com/jobserver-dev/jobserver/pkg/apis/batch"
 	"github.com/jobserver-dev/jobserver/pkg/apis/batch/install"
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
 )
 

@@ -18,11 +18,12 @@ limitations under the License.
 package validation
 
 import (
-	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/utils/ptr"
 
 	"github.com/jobserver-dev/jobserver/pkg/apis/batch"
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/condition"
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
 )
 
 // JobValidationOptions relax the validation of a Job create or update. The
@@ -32,17 +33,18 @@ type JobValidationOptions struct {
 	// AllowMutableSchedulingDirectives lets an update change the template's
 	// nodeAffinity, nodeSelector, tolerations, schedulingGates, labels and
 	// annotations. Set when the old Job is suspended, has not started or has
-	// Suspended=True, and has no active Pods (rule "M" of job-semantics.md).
+	// Suspended=True, and has no active Pods
+	// (docs/job-semantics.md#template-updates-of-a-suspended-job).
 	AllowMutableSchedulingDirectives bool
 	// AllowMutablePodResources lets an update of a suspended Job change the
 	// resources of its containers and init containers (same count, same
-	// names); set under the same rule "M".
+	// names); set under the same rule.
 	AllowMutablePodResources bool
 	// RequirePrefixedLabels makes create validation require the
 	// batch.kubernetes.io/job-name and batch.kubernetes.io/controller-uid
 	// template labels as well as the legacy unprefixed pair. As upstream,
 	// the generated labels are checked on create only; on update the
-	// template is immutable (or mutable only under rule "M") and the
+	// template is immutable (or mutable only under that rule) and the
 	// selector must still match it.
 	RequirePrefixedLabels bool
 }
@@ -102,14 +104,15 @@ func JobUpdateValidationOptions(job, oldJob *batch.Job) JobValidationOptions {
 	return opts
 }
 
-// shouldAllowMutablePodTemplate is rule "M": the template of a suspended Job
-// may change when it has no active Pods and either never started or has the
-// Suspended=True condition, so no running Pod was created from the old
-// template.
+// shouldAllowMutablePodTemplate is the suspended-template rule
+// (docs/job-semantics.md#template-updates-of-a-suspended-job): the template
+// of a suspended Job may change when it has no active Pods and either never
+// started or has the Suspended=True condition, so no running Pod was created
+// from the old template.
 func shouldAllowMutablePodTemplate(job *batch.Job) bool {
 	suspended := ptr.Deref(job.Spec.Suspend, false)
 	notStarted := job.Status.StartTime == nil
-	hasSuspendedCondition := IsConditionTrue(job.Status.Conditions, batch.JobSuspended)
+	hasSuspendedCondition := condition.IsTrue(job.Status.Conditions, batch.JobSuspended)
 	return suspended && (notStarted || hasSuspendedCondition) && job.Status.Active == 0
 }
 
@@ -145,8 +148,8 @@ func StatusValidationOptions(job, oldJob *batch.Job) JobStatusValidationOptions 
 	// A resume shows as Suspended flipping True -> False; the controller then
 	// resets startTime even though spec.suspend is already false
 	// (kubernetes/kubernetes#134521).
-	isJobResuming := IsConditionTrue(oldJob.Status.Conditions, batch.JobSuspended) &&
-		isConditionFalse(job.Status.Conditions, batch.JobSuspended)
+	isJobResuming := condition.IsTrue(oldJob.Status.Conditions, batch.JobSuspended) &&
+		condition.IsFalse(job.Status.Conditions, batch.JobSuspended)
 
 	return JobStatusValidationOptions{
 		// Indexed Jobs with completions == parallelism can be scaled down,

@@ -27,6 +27,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/jobserver-dev/jobserver/pkg/apis/batch"
+	corevalidation "github.com/jobserver-dev/jobserver/pkg/apis/core/validation"
 )
 
 const (
@@ -118,7 +119,7 @@ func validatePodFailurePolicyRuleOnPodConditions(patterns []batch.PodFailurePoli
 	for j, pattern := range patterns {
 		patternPath := fldPath.Index(j)
 		statusPath := patternPath.Child("status")
-		allErrs = append(allErrs, validateQualifiedName(string(pattern.Type), patternPath.Child("type"))...)
+		allErrs = append(allErrs, corevalidation.ValidateQualifiedName(string(pattern.Type), patternPath.Child("type"))...)
 		if pattern.Status == "" {
 			allErrs = append(allErrs, field.Required(statusPath, fmt.Sprintf("valid values: %q", sets.List(supportedPodFailurePolicyOnPodConditionsStatus))))
 		} else if !supportedPodFailurePolicyOnPodConditionsStatus.Has(pattern.Status) {

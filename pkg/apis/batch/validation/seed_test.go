@@ -17,9 +17,17 @@ limitations under the License.
 package validation
 
 import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
 	"testing"
 
-	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -27,287 +35,57 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/jobserver-dev/jobserver/pkg/apis/batch"
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
 )
 
-// The Job manifests of the Jobs chapter (/work/shared/seed/jobs-chapter.txt),
-// in the batch.jobserver.dev group. Elided parts ("...") are filled with
-// what the chapter's files contain in spirit.
-var chapterListings = map[string]string{
-	"Listing 17.1 quiz-init": `
-apiVersion: batch.jobserver.dev/v1
-kind: Job
-metadata:
-  name: quiz-init
-  labels:
-    app: quiz
-    task: init
-spec:
-  template:
-    metadata:
-      labels:
-        app: quiz
-        task: init
-    spec:
-      restartPolicy: OnFailure
-      initContainers:
-      - name: init
-        image: mongo:5
-        command:
-        - sh
-        - -c
-        - |
-          mongosh mongodb://quiz-0.quiz-pods.kiada.svc.cluster.local --quiet --file /dev/stdin <<EOF
-          EOF
-      containers:
-      - name: import
-        image: mongo:5
-        command:
-        - mongoimport
-        - mongodb+srv://quiz-pods.kiada.svc.cluster.local/kiada?tls=false
-        - --collection
-        - questions
-        - --file
-        - /questions.json
-        - --drop
-`,
-	"Listing 17.2 demo-suspend": `
-apiVersion: batch.jobserver.dev/v1
-kind: Job
-metadata:
-  name: demo-suspend
-spec:
-  suspend: true
-  template:
-    spec:
-      restartPolicy: OnFailure
-      containers:
-      - name: demo
-        image: busybox
-        command:
-        - sleep
-        - "60"
-`,
-	"Listing 17.3 generate-responses": `
-apiVersion: batch.jobserver.dev/v1
-kind: Job
-metadata:
-  name: generate-responses
-  labels:
-    app: quiz
-spec:
-  completions: 5
-  parallelism: 2
-  template:
-    metadata:
-      labels:
-        app: quiz
-    spec:
-      restartPolicy: OnFailure
-      containers:
-      - name: mongo
-        image: mongo:5
-        command:
-        - mongosh
-        - mongodb+srv://quiz-pods.kiada.svc.cluster.local/kiada?tls=false
-        - --quiet
-        - --file
-        - /script.js
-`,
-	"Listing 17.4 demo-always-fails": `
-apiVersion: batch.jobserver.dev/v1
-kind: Job
-metadata:
-  name: demo-always-fails
-spec:
-  completions: 10
-  parallelism: 3
-  template:
-    spec:
-      restartPolicy: OnFailure
-      containers:
-      - name: demo
-        image: busybox
-        command:
-        - 'false'
-`,
-	"Listing 17.5 demo-deadline": `
-apiVersion: batch.jobserver.dev/v1
-kind: Job
-metadata:
-  name: demo-deadline
-spec:
-  completions: 2
-  parallelism: 1
-  activeDeadlineSeconds: 90
-  template:
-    spec:
-      restartPolicy: OnFailure
-      containers:
-      - name: demo-suspend
-        image: busybox
-        command:
-        - sleep
-        - "60"
-`,
-	"Listing 17.7 aggregate-responses-2020 (month 12)": `
-apiVersion: batch.jobserver.dev/v1
-kind: Job
-metadata:
-  name: aggregate-responses-2020-12
-spec:
-  completionMode: NonIndexed
-  template:
-    spec:
-      restartPolicy: OnFailure
-      containers:
-      - name: updater
-        image: mongo:5
-        env:
-        - name: YEAR
-          value: "2020"
-        - name: MONTH
-          value: "12"
-        command:
-        - mongosh
-        - mongodb+srv://quiz-pods.kiada.svc.cluster.local/kiada?tls=false
-        - --quiet
-        - --file
-        - /script.js
-        volumeMounts:
-        - name: script
-          subPath: script.js
-          mountPath: /script.js
-      volumes:
-      - name: script
-        configMap:
-          name: aggregate-responses-2020
-`,
-	"Listing 17.8 aggregate-responses-2021": `
-apiVersion: batch.jobserver.dev/v1
-kind: Job
-metadata:
-  name: aggregate-responses-2021
-  labels:
-    app: aggregate-responses
-    year: "2021"
-spec:
-  completionMode: Indexed
-  completions: 12
-  parallelism: 3
-  template:
-    metadata:
-      labels:
-        app: aggregate-responses
-        year: "2021"
-    spec:
-      restartPolicy: OnFailure
-      containers:
-      - name: updater
-        image: mongo:5
-        env:
-        - name: YEAR
-          value: "2021"
-        command:
-        - mongosh
-        - mongodb+srv://quiz-pods.kiada.svc.cluster.local/kiada?tls=false
-        - --quiet
-        - --file
-        - /script.js
-        volumeMounts:
-        - name: script
-          subPath: script.js
-          mountPath: /script.js
-      volumes:
-      - name: script
-        configMap:
-          name: aggregate-responses-indexed
-`,
-	"Listing 17.10 aggregate-responses-queue-coarse": `
-apiVersion: batch.jobserver.dev/v1
-kind: Job
-metadata:
-  name: aggregate-responses-queue-coarse
-spec:
-  completions: 6
-  parallelism: 3
-  template:
-    spec:
-      restartPolicy: OnFailure
-      containers:
-      - name: processor
-        image: mongo:5
-        command:
-        - mongosh
-        - mongodb+srv://quiz-pods.kiada.svc.cluster.local/kiada?tls=false
-        - --quiet
-        - --file
-        - /script.js
-        volumeMounts:
-        - name: script
-          subPath: script.js
-          mountPath: /script.js
-      volumes:
-      - name: script
-        configMap:
-          name: aggregate-responses-queue-coarse
-`,
-	"Listing 17.12 aggregate-responses-queue-fine": `
-apiVersion: batch.jobserver.dev/v1
-kind: Job
-metadata:
-  name: aggregate-responses-queue-fine
-spec:
-  parallelism: 3
-  template:
-    spec:
-      restartPolicy: OnFailure
-      containers:
-      - name: processor
-        image: mongo:5
-        command:
-        - mongosh
-        - mongodb+srv://quiz-pods.kiada.svc.cluster.local/kiada?tls=false
-        - --quiet
-        - --file
-        - /script.js
-        volumeMounts:
-        - name: script
-          subPath: script.js
-          mountPath: /script.js
-      volumes:
-      - name: script
-        configMap:
-          name: aggregate-responses-queue-fine
-`,
-	"Listing 17.15 comm-demo": `
-apiVersion: batch.jobserver.dev/v1
-kind: Job
-metadata:
-  name: comm-demo
-spec:
-  completionMode: Indexed
-  completions: 2
-  parallelism: 2
-  template:
-    spec:
-      subdomain: demo-service
-      restartPolicy: Never
-      containers:
-      - name: comm-demo
-        image: busybox
-        command:
-        - sleep
-        - "600"
-`,
+// chapterListings are the Job manifests of the Jobs chapter, as shipped in
+// artifacts/examples/ (the batch.jobserver.dev group): the file and, for a
+// file of several Jobs, the Job's name.
+var chapterListings = map[string]struct{ file, name string }{
+	"Listing 17.1 quiz-init":                           {"job.quiz-init.yaml", "quiz-init"},
+	"Listing 17.2 demo-suspend":                        {"job.demo-suspend.yaml", "demo-suspend"},
+	"Listing 17.3 generate-responses":                  {"job.generate-responses.yaml", "generate-responses"},
+	"Listing 17.4 demo-always-fails":                   {"job.demo-always-fails.yaml", "demo-always-fails"},
+	"Listing 17.5 demo-deadline":                       {"job.demo-deadline.yaml", "demo-deadline"},
+	"Listing 17.7 aggregate-responses-2020 (month 12)": {"job.aggregate-responses-2020.generated.yaml", "aggregate-responses-2020-12"},
+	"Listing 17.8 aggregate-responses-2021":            {"job.aggregate-responses-2021.yaml", "aggregate-responses-2021"},
+	"Listing 17.10 aggregate-responses-queue-coarse":   {"job.aggregate-responses-queue-coarse.yaml", "aggregate-responses-queue-coarse"},
+	"Listing 17.12 aggregate-responses-queue-fine":     {"job.aggregate-responses-queue-fine.yaml", "aggregate-responses-queue-fine"},
+	"Listing 17.15 comm-demo":                          {"job.comm-demo.yaml", "comm-demo"},
+}
+
+// chapterListing returns the manifest of the named listing, read from
+// artifacts/examples/.
+func chapterListing(t *testing.T, listing string) string {
+	t.Helper()
+	l, ok := chapterListings[listing]
+	require.True(t, ok, "no listing %q", listing)
+	data, err := os.ReadFile(filepath.Join("..", "..", "..", "..", "artifacts", "examples", l.file))
+	require.NoError(t, err)
+	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	for {
+		doc, err := reader.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err)
+		var meta metav1.PartialObjectMetadata
+		require.NoError(t, yaml.Unmarshal(doc, &meta))
+		if meta.Kind == "Job" && meta.Name == l.name {
+			return string(doc)
+		}
+	}
+	t.Fatalf("%s has no Job %s", l.file, l.name)
+	return ""
 }
 
 // TestChapterListingsAreValid: every Job of the chapter is accepted on
 // create, and on an update that changes nothing, with no warnings.
 func TestChapterListingsAreValid(t *testing.T) {
 	require.Len(t, chapterListings, 10)
-	for name, manifest := range chapterListings {
+	for name := range chapterListings {
 		t.Run(name, func(t *testing.T) {
-			job := jobFromManifest(t, manifest, "kiada", types.UID("0b7c5a3e-9c8e-4a53-b3a4-6f1f2f2f0d11"))
+			job := jobFromManifest(t, chapterListing(t, name), "kiada", types.UID("0b7c5a3e-9c8e-4a53-b3a4-6f1f2f2f0d11"))
 
 			assertErrors(t, ValidateJobCreate(job, JobCreateValidationOptions(job)))
 			assert.Empty(t, WarningsForJob(job, nil))
@@ -325,7 +103,7 @@ func TestChapterListingsAreValid(t *testing.T) {
 // with, so the test above exercises what the API server would store.
 func TestChapterListingDefaults(t *testing.T) {
 	const uid = types.UID("uid-1")
-	fine := jobFromManifest(t, chapterListings["Listing 17.12 aggregate-responses-queue-fine"], "kiada", uid)
+	fine := jobFromManifest(t, chapterListing(t, "Listing 17.12 aggregate-responses-queue-fine"), "kiada", uid)
 	assert.Nil(t, fine.Spec.Completions, "completions stay nil when only parallelism is set")
 	assert.Equal(t, ptr.To[int32](3), fine.Spec.Parallelism)
 	assert.Equal(t, ptr.To[int32](6), fine.Spec.BackoffLimit)
@@ -334,12 +112,12 @@ func TestChapterListingDefaults(t *testing.T) {
 	assert.Equal(t, map[string]string{names.ControllerUIDLabel: string(uid)}, fine.Spec.Selector.MatchLabels)
 	assert.Equal(t, generatedLabels("aggregate-responses-queue-fine", uid), fine.Spec.Template.Labels)
 
-	suspended := jobFromManifest(t, chapterListings["Listing 17.2 demo-suspend"], "kiada", uid)
+	suspended := jobFromManifest(t, chapterListing(t, "Listing 17.2 demo-suspend"), "kiada", uid)
 	assert.Equal(t, ptr.To(true), suspended.Spec.Suspend)
 	assert.Equal(t, ptr.To[int32](1), suspended.Spec.Completions)
 	assert.Equal(t, ptr.To[int32](1), suspended.Spec.Parallelism)
 
-	quizInit := jobFromManifest(t, chapterListings["Listing 17.1 quiz-init"], "kiada", uid)
+	quizInit := jobFromManifest(t, chapterListing(t, "Listing 17.1 quiz-init"), "kiada", uid)
 	assert.Equal(t, "quiz", quizInit.Spec.Template.Labels["app"])
 	assert.Equal(t, map[string]string{"app": "quiz", "task": "init"}, quizInit.Labels)
 }
@@ -385,7 +163,7 @@ func TestChapterListingsRejectedVariants(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			job := jobFromManifest(t, chapterListings[tc.listing], "kiada", uid)
+			job := jobFromManifest(t, chapterListing(t, tc.listing), "kiada", uid)
 			tc.mutate(job)
 			assertErrors(t, ValidateJobCreate(job, JobCreateValidationOptions(job)), tc.want...)
 		})

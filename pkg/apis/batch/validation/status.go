@@ -29,6 +29,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/jobserver-dev/jobserver/pkg/apis/batch"
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/condition"
 )
 
 var statusPath = field.NewPath("status")
@@ -171,7 +172,7 @@ func validateJobStatusTransition(job, oldJob *batch.Job, fldPath *field.Path, op
 	conditionsPath := fldPath.Child("conditions")
 	if opts.RejectDisablingTerminalCondition {
 		for _, cType := range []batch.JobConditionType{batch.JobFailed, batch.JobComplete, batch.JobFailureTarget} {
-			if IsConditionTrue(oldJob.Status.Conditions, cType) && !IsConditionTrue(job.Status.Conditions, cType) {
+			if condition.IsTrue(oldJob.Status.Conditions, cType) && !condition.IsTrue(job.Status.Conditions, cType) {
 				allErrs = append(allErrs, field.Invalid(conditionsPath, field.OmitValueType{}, fmt.Sprintf("cannot disable the terminal %s=True condition", string(cType))))
 			}
 		}

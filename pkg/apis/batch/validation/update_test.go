@@ -21,8 +21,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
-
 	"github.com/stretchr/testify/assert"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -30,6 +28,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/jobserver-dev/jobserver/pkg/apis/batch"
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
 )
 
 var startTime = metav1.NewTime(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
@@ -42,7 +41,8 @@ func runningJob() *batch.Job {
 	return job
 }
 
-// suspendedNotStartedJob was created suspended: rule "M" holds.
+// suspendedNotStartedJob was created suspended: the suspended-template rule
+// holds (docs/job-semantics.md#template-updates-of-a-suspended-job).
 func suspendedNotStartedJob() *batch.Job {
 	job := validJob()
 	job.Spec.Suspend = ptr.To(true)
@@ -50,7 +50,7 @@ func suspendedNotStartedJob() *batch.Job {
 }
 
 // suspendedAfterStartJob ran, was suspended and the controller confirmed it
-// with Suspended=True: rule "M" holds.
+// with Suspended=True: the suspended-template rule holds.
 func suspendedAfterStartJob() *batch.Job {
 	job := suspendedNotStartedJob()
 	job.Status.StartTime = &startTime
@@ -59,7 +59,7 @@ func suspendedAfterStartJob() *batch.Job {
 }
 
 // suspendingJob was just suspended: the controller has not yet removed its
-// Pods nor set Suspended=True, so rule "M" does not hold.
+// Pods nor set Suspended=True, so the suspended-template rule does not hold.
 func suspendingJob() *batch.Job {
 	job := runningJob()
 	job.Spec.Suspend = ptr.To(true)
@@ -175,6 +175,28 @@ func TestValidateJobUpdate(t *testing.T) {
 				j.Spec.Template.Spec.Containers[0].Resources.Requests["example.com/gpu"] = resource.MustParse("8")
 			},
 			want: []wantErr{required("spec.template.spec.containers[0].resources.limits")},
+		},
+		// Of the affinity only nodeAffinity may change, so only it is a
+		// changed part: a problem the stored pod affinity had stays stored.
+		"a stored pod affinity problem does not count against a node affinity change": {
+			old: jobWith(func(j *batch.Job) {
+				j.Spec.Suspend = ptr.To(true)
+				j.Spec.Template.Spec.Affinity = &corev1.Affinity{PodAffinity: &corev1.PodAffinity{
+					RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{{TopologyKey: ""}}}}
+			}),
+			update: func(j *batch.Job) {
+				j.Spec.Template.Spec.Affinity.NodeAffinity = &corev1.NodeAffinity{
+					RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
+						MatchExpressions: []corev1.NodeSelectorRequirement{{Key: "pool", Operator: corev1.NodeSelectorOpIn, Values: []string{"a"}}}}}}}
+			},
+		},
+		"a pod affinity change of a suspended Job is refused": {
+			old: jobWith(func(j *batch.Job) { j.Spec.Suspend = ptr.To(true) }),
+			update: func(j *batch.Job) {
+				j.Spec.Template.Spec.Affinity = &corev1.Affinity{PodAffinity: &corev1.PodAffinity{
+					RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{{TopologyKey: "zone"}}}}
+			},
+			want: []wantErr{invalid("spec.template.spec", immutable)},
 		},
 		"an unchanged pod spec: the template's metadata is still validated": {
 			old: jobWith(func(j *batch.Job) {
@@ -374,7 +396,7 @@ func TestValidateJobUpdate(t *testing.T) {
 			want: []wantErr{invalid("spec.template", immutable)},
 		},
 
-		// Rule "M": suspended, not started or Suspended=True, no active Pods.
+		// The suspended-template rule: suspended, not started or Suspended=True, no active Pods.
 		"M: nodeSelector": {
 			old:    suspendedNotStartedJob(),
 			update: func(j *batch.Job) { j.Spec.Template.Spec.NodeSelector = map[string]string{"a": "b"} },

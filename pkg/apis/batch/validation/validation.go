@@ -22,8 +22,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
-
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
@@ -36,6 +34,8 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/jobserver-dev/jobserver/pkg/apis/batch"
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
+	corevalidation "github.com/jobserver-dev/jobserver/pkg/apis/core/validation"
 )
 
 const (
@@ -207,7 +207,7 @@ type specValidationOptions struct {
 // labels.
 func validateJobSpec(spec *batch.JobSpec, fldPath *field.Path, opts specValidationOptions) field.ErrorList {
 	allErrs := validateJobSpecFields(spec, fldPath)
-	allErrs = append(allErrs, validatePodTemplateSpec(&spec.Template, opts.storedPodSpec, fldPath.Child("template"))...)
+	allErrs = append(allErrs, corevalidation.ValidatePodTemplateSpec(&spec.Template, opts.storedPodSpec, fldPath.Child("template"))...)
 	allErrs = append(allErrs, validateRestartPolicy(spec, fldPath.Child("template", "spec", "restartPolicy"))...)
 
 	if spec.Selector == nil {
@@ -364,4 +364,22 @@ func validateCompletionsUpdate(spec, oldSpec *batch.JobSpec, fldPath *field.Path
 		return field.ErrorList{field.Invalid(fldPath, spec.Completions, fmt.Sprintf("can only be modified in tandem with %s", fldPath.Root().Child("parallelism")))}
 	}
 	return nil
+}
+
+// validatePodTemplateUpdate enforces template immutability. When the old Job
+// was suspended and opts allow it
+// (docs/job-semantics.md#template-updates-of-a-suspended-job), the
+// scheduling directives (node affinity, node selector, tolerations,
+// scheduling gates), the template labels and annotations, and the
+// containers' resources may change. The old suspend value decides, so a Job
+// can be edited and resumed in one update.
+func validatePodTemplateUpdate(spec, oldSpec *batch.JobSpec, fldPath *field.Path, opts JobValidationOptions) field.ErrorList {
+	var allowed corevalidation.MutableParts
+	if opts.AllowMutableSchedulingDirectives {
+		allowed |= corevalidation.SchedulingDirectives
+	}
+	if ptr.Deref(oldSpec.Suspend, false) && opts.AllowMutablePodResources {
+		allowed |= corevalidation.PodResources
+	}
+	return corevalidation.ValidatePodTemplateUpdate(&spec.Template, &oldSpec.Template, allowed, fldPath.Child("template"))
 }

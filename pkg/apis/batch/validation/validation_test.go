@@ -20,8 +20,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
-
 	"github.com/stretchr/testify/assert"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -29,6 +27,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/jobserver-dev/jobserver/pkg/apis/batch"
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
 )
 
 func TestValidateJobCreate(t *testing.T) {

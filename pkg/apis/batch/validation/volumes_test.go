@@ -267,3 +267,6 @@ spec:
 	assert.Equal(t, ptr.To(corev1.PersistentVolumeFilesystem), vols[1].Ephemeral.VolumeClaimTemplate.Spec.VolumeMode)
 	assert.Equal(t, corev1.PullAlways, vols[2].Image.PullPolicy, ":latest")
 }
+
+// fileModeErrorMsg is upstream's message for a file mode out of range.
+const fileModeErrorMsg = "must be a number between 0 and 0777 (octal), both inclusive"

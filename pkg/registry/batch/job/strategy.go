@@ -24,8 +24,6 @@ import (
 	"maps"
 	"strconv"
 
-	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
-
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -39,6 +37,7 @@ import (
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/jobserver-dev/jobserver/pkg/apis/batch"
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
 	"github.com/jobserver-dev/jobserver/pkg/apis/batch/validation"
 )
 

@@ -28,6 +28,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/duration"
 
 	"github.com/jobserver-dev/jobserver/pkg/apis/batch"
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/condition"
 )
 
 // columns are upstream's Job columns (pkg/printers/internalversion): kubectl
@@ -105,14 +106,7 @@ func jobRow(job *batch.Job, now time.Time) metav1.TableRow {
 
 // jobStatus is the STATUS column: the first of these that applies.
 func jobStatus(job *batch.Job) string {
-	has := func(t batch.JobConditionType) bool {
-		for _, c := range job.Status.Conditions {
-			if c.Type == t && c.Status == "True" {
-				return true
-			}
-		}
-		return false
-	}
+	has := func(t batch.JobConditionType) bool { return condition.IsTrue(job.Status.Conditions, t) }
 	switch {
 	case has(batch.JobComplete):
 		return "Complete"

@@ -20,8 +20,8 @@ package validation
 // Pod template scheduling directives: affinity, tolerations, scheduling
 // gates and topology spread constraints (core validation validateAffinity,
 // ValidateTolerations, validateSchedulingGates,
-// validateTopologySpreadConstraints). Under rule "M" the first three may
-// change on update.
+// validateTopologySpreadConstraints). On a suspended Job's template node
+// affinity, tolerations and scheduling gates may change (mutable.go).
 
 import (
 	"fmt"
@@ -157,7 +157,7 @@ func validateSchedulingGates(gates []corev1.PodSchedulingGate, fldPath *field.Pa
 	var allErrs field.ErrorList
 	seen := sets.New[string]()
 	for i, gate := range gates {
-		allErrs = append(allErrs, validateQualifiedName(gate.Name, fldPath.Index(i))...)
+		allErrs = append(allErrs, ValidateQualifiedName(gate.Name, fldPath.Index(i))...)
 		if seen.Has(gate.Name) {
 			allErrs = append(allErrs, field.Duplicate(fldPath.Index(i), gate.Name))
 		}

@@ -17,15 +17,10 @@ limitations under the License.
 
 package validation
 
-// The pod template rules of k8s.io/kubernetes pkg/apis/core/validation
-// (ValidatePodTemplateSpec and what it calls) that matter for a Job template,
-// rewritten for the versioned core/v1 types, with the pod feature gates of
-// 1.37 at their defaults. Fields that the v1 defaulting of every request
-// always fills (dnsPolicy, imagePullPolicy, terminationMessagePolicy, port
-// protocol, terminationGracePeriodSeconds) are checked for valid values but
-// not required, so Go callers may leave them empty. This file holds the pod
-// spec, its containers and the template update rules; volumes.go, env.go,
-// resources.go, probes.go, security.go and scheduling.go hold the rest.
+// The pod spec and its containers. Fields that the v1 defaulting of every
+// request always fills (dnsPolicy, imagePullPolicy, terminationMessagePolicy,
+// port protocol, terminationGracePeriodSeconds) are checked for valid values
+// but not required, so Go callers may leave them empty.
 
 import (
 	"fmt"
@@ -41,8 +36,6 @@ import (
 	utilvalidation "k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/utils/ptr"
-
-	"github.com/jobserver-dev/jobserver/pkg/apis/batch"
 )
 
 const (
@@ -73,9 +66,13 @@ var (
 		corev1.ContainerRestartRuleOnExitCodesOpNotIn)
 )
 
-// validatePodTemplateSpec validates the Job's pod template. On update,
-// storedPodSpec is the stored one: see specValidationOptions.storedPodSpec.
-func validatePodTemplateSpec(tpl *corev1.PodTemplateSpec, storedPodSpec *corev1.PodSpec, fldPath *field.Path) field.ErrorList {
+// ValidatePodTemplateSpec validates a pod template (a Job's, a CronJob's
+// jobTemplate's) with the rules kube-apiserver applies to the Pods made from
+// it. On create storedPodSpec is nil; on update it is the stored pod spec,
+// and an error that one already had is held only against a change of the
+// part it lies in (see validatePodSpecUpdate). spec.restartPolicy is left to
+// the caller, whose rules are stricter.
+func ValidatePodTemplateSpec(tpl *corev1.PodTemplateSpec, storedPodSpec *corev1.PodSpec, fldPath *field.Path) field.ErrorList {
 	allErrs := metav1validation.ValidateLabels(tpl.Labels, fldPath.Child("labels"))
 	allErrs = append(allErrs, apimachineryvalidation.ValidateAnnotations(tpl.Annotations, fldPath.Child("annotations"))...)
 	allErrs = append(allErrs, validatePodSpecUpdate(&tpl.Spec, storedPodSpec, fldPath.Child("spec"))...)
@@ -88,9 +85,9 @@ func validatePodTemplateSpec(tpl *corev1.PodTemplateSpec, storedPodSpec *corev1.
 // validatePodSpecUpdate validates spec. When stored is set (an update), an
 // unchanged spec is not validated again, and an error the stored spec
 // already had is not held against a change elsewhere: it is reported only
-// if it lies in a part of the spec the update changes. Only the parts a
-// suspended Job's template may change can differ (validatePodTemplateUpdate
-// refuses any other change); if another part differs, every error counts.
+// if it lies in a part of the spec the update changes. Only the parts in
+// mutablePodSpecParts can differ (ValidatePodTemplateUpdate refuses any
+// other change); if another part differs, every error counts.
 func validatePodSpecUpdate(spec, stored *corev1.PodSpec, fldPath *field.Path) field.ErrorList {
 	if stored == nil {
 		return validatePodSpec(spec, fldPath)
@@ -116,48 +113,8 @@ func validatePodSpecUpdate(spec, stored *corev1.PodSpec, fldPath *field.Path) fi
 	return newErrs
 }
 
-// changedMutableParts returns the paths of the parts of spec that a
-// suspended Job may change and that differ from stored, and whether
-// nothing else differs.
-func changedMutableParts(spec, stored *corev1.PodSpec, fldPath *field.Path) ([]string, bool) {
-	var changed []string
-	probe := stored.DeepCopy()
-	part := func(differs bool, path *field.Path) {
-		if differs {
-			changed = append(changed, path.String())
-		}
-	}
-	part(!apiequality.Semantic.DeepEqual(spec.NodeSelector, stored.NodeSelector), fldPath.Child("nodeSelector"))
-	part(!apiequality.Semantic.DeepEqual(spec.Tolerations, stored.Tolerations), fldPath.Child("tolerations"))
-	part(!apiequality.Semantic.DeepEqual(spec.Affinity, stored.Affinity), fldPath.Child("affinity"))
-	part(!apiequality.Semantic.DeepEqual(spec.SchedulingGates, stored.SchedulingGates), fldPath.Child("schedulingGates"))
-	probe.NodeSelector, probe.Tolerations, probe.Affinity, probe.SchedulingGates = spec.NodeSelector, spec.Tolerations, spec.Affinity, spec.SchedulingGates
-	resources := func(dst, src, old []corev1.Container, path *field.Path) {
-		if len(dst) != len(src) {
-			return
-		}
-		for i := range src {
-			part(!apiequality.Semantic.DeepEqual(src[i].Resources, old[i].Resources), path.Index(i).Child("resources"))
-			dst[i].Resources = src[i].Resources
-		}
-	}
-	resources(probe.Containers, spec.Containers, stored.Containers, fldPath.Child("containers"))
-	resources(probe.InitContainers, spec.InitContainers, stored.InitContainers, fldPath.Child("initContainers"))
-	return changed, apiequality.Semantic.DeepEqual(probe, spec)
-}
-
-// within reports whether the field path f is one of paths or below one.
-func within(f string, paths []string) bool {
-	for _, p := range paths {
-		if f == p || strings.HasPrefix(f, p+".") || strings.HasPrefix(f, p+"[") {
-			return true
-		}
-	}
-	return false
-}
-
 // validatePodSpec validates the template's pod spec. spec.restartPolicy is
-// left to the Job rule (validateRestartPolicy), which is stricter.
+// left to the caller (the Job's rule is stricter).
 func validatePodSpec(spec *corev1.PodSpec, fldPath *field.Path) field.ErrorList {
 	vols, allErrs := validateVolumes(spec.Volumes, fldPath.Child("volumes"))
 	podClaimNames := sets.New[string]()
@@ -175,7 +132,7 @@ func validatePodSpec(spec *corev1.PodSpec, fldPath *field.Path) field.ErrorList 
 	allErrs = append(allErrs, validateAffinity(spec.Affinity, fldPath.Child("affinity"))...)
 	allErrs = append(allErrs, validatePodDNSConfig(spec.DNSConfig, spec.DNSPolicy, fldPath.Child("dnsConfig"))...)
 	for i, gate := range spec.ReadinessGates {
-		allErrs = append(allErrs, validateQualifiedName(string(gate.ConditionType), fldPath.Child("readinessGates").Index(i).Child("conditionType"))...)
+		allErrs = append(allErrs, ValidateQualifiedName(string(gate.ConditionType), fldPath.Child("readinessGates").Index(i).Child("conditionType"))...)
 	}
 	allErrs = append(allErrs, validateSchedulingGates(spec.SchedulingGates, fldPath.Child("schedulingGates"))...)
 	if len(spec.ServiceAccountName) > 0 {
@@ -501,7 +458,9 @@ func validateDNS1123Subdomain(value string, fldPath *field.Path) field.ErrorList
 	return allErrs
 }
 
-func validateQualifiedName(value string, fldPath *field.Path) field.ErrorList {
+// ValidateQualifiedName checks a qualified name ([prefix/]name), such as a
+// condition type or a label key.
+func ValidateQualifiedName(value string, fldPath *field.Path) field.ErrorList {
 	var allErrs field.ErrorList
 	for _, msg := range utilvalidation.IsQualifiedName(value) {
 		allErrs = append(allErrs, field.Invalid(fldPath, value, msg))
@@ -515,64 +474,4 @@ func validateNameFunc(fn apimachineryvalidation.ValidateNameFunc, name string, f
 		allErrs = append(allErrs, field.Invalid(fldPath, name, msg))
 	}
 	return allErrs
-}
-
-// validatePodTemplateUpdate enforces template immutability. When the old Job
-// was suspended and opts allow it (rule "M"), the scheduling directives
-// (node affinity, node selector, tolerations, scheduling gates), the template
-// labels and annotations, and the containers' resources may change. The old
-// suspend value decides, so a Job can be edited and resumed in one update.
-func validatePodTemplateUpdate(spec, oldSpec *batch.JobSpec, fldPath *field.Path, opts JobValidationOptions) field.ErrorList {
-	template := &spec.Template
-	oldTemplate := &oldSpec.Template
-	if opts.AllowMutableSchedulingDirectives {
-		oldTemplate = oldSpec.Template.DeepCopy()
-		switch {
-		case template.Spec.Affinity == nil && oldTemplate.Spec.Affinity != nil:
-			// The affinity may be cleared if it held nothing but node
-			// affinity.
-			oldTemplate.Spec.Affinity.NodeAffinity = nil
-			if *oldTemplate.Spec.Affinity == (corev1.Affinity{}) {
-				oldTemplate.Spec.Affinity = nil
-			}
-		case template.Spec.Affinity != nil && oldTemplate.Spec.Affinity == nil:
-			oldTemplate.Spec.Affinity = &corev1.Affinity{NodeAffinity: template.Spec.Affinity.NodeAffinity}
-		case template.Spec.Affinity != nil && oldTemplate.Spec.Affinity != nil:
-			oldTemplate.Spec.Affinity.NodeAffinity = template.Spec.Affinity.NodeAffinity
-		}
-		oldTemplate.Spec.NodeSelector = template.Spec.NodeSelector
-		oldTemplate.Spec.Tolerations = template.Spec.Tolerations
-		oldTemplate.Annotations = template.Annotations
-		oldTemplate.Labels = template.Labels
-		oldTemplate.Spec.SchedulingGates = template.Spec.SchedulingGates
-	}
-	suspended := ptr.Deref(oldSpec.Suspend, false)
-	if !suspended || !opts.AllowMutablePodResources {
-		return apimachineryvalidation.ValidateImmutableField(template, oldTemplate, fldPath.Child("template"))
-	}
-	return validatePodResourceUpdatesOnly(&template.Spec, &oldTemplate.Spec, fldPath.Child("template", "spec"))
-}
-
-// validatePodResourceUpdatesOnly allows only the resources of containers and
-// init containers to change, position by position with the same names. As
-// upstream, only the pod spec is compared: template metadata is not checked
-// on this path.
-func validatePodResourceUpdatesOnly(newSpec, oldSpec *corev1.PodSpec, fldPath *field.Path) field.ErrorList {
-	oldCopy := oldSpec.DeepCopy()
-	copyResources := func(dst, src []corev1.Container) {
-		if len(dst) != len(src) {
-			return
-		}
-		for i := range src {
-			if dst[i].Name == src[i].Name {
-				dst[i].Resources = src[i].Resources
-			}
-		}
-	}
-	copyResources(oldCopy.Containers, newSpec.Containers)
-	copyResources(oldCopy.InitContainers, newSpec.InitContainers)
-	if !apiequality.Semantic.DeepEqual(newSpec, oldCopy) {
-		return field.ErrorList{field.Invalid(fldPath, *newSpec, apimachineryvalidation.FieldImmutableErrorMsg)}
-	}
-	return nil
 }

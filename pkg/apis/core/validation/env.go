@@ -134,9 +134,9 @@ func validateObjectFieldSelector(fs *corev1.ObjectFieldSelector, expressions set
 	if p, subscript, ok := splitMaybeSubscriptedPath(fieldPath); ok {
 		switch p {
 		case "metadata.annotations":
-			return validateQualifiedName(strings.ToLower(subscript), fldPath)
+			return ValidateQualifiedName(strings.ToLower(subscript), fldPath)
 		case "metadata.labels":
-			return validateQualifiedName(subscript, fldPath)
+			return ValidateQualifiedName(subscript, fldPath)
 		default:
 			return field.ErrorList{field.Invalid(fldPath, p, "does not support subscript")}
 		}
