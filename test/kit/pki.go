@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"os"
 	"testing"
 	"time"
 
@@ -204,18 +205,32 @@ func (ca *CA) MustIssue(t testing.TB, o CertOptions) (certPEM, keyPEM []byte) {
 	return certPEM, keyPEM
 }
 
-// WriteCertAndKey writes a PEM certificate (mode 644) and its PEM key
-// (mode 600), creating their directories as needed.
+// WriteCertAndKey writes a PEM key (mode 600), then its PEM certificate
+// (mode 644, whatever the umask), creating their directory as needed. Each
+// replaces its file in one rename, so a reader never sees half a file.
 func WriteCertAndKey(certFile, keyFile string, certPEM, keyPEM []byte) error {
-	if err := keyutil.WriteKey(keyFile, keyPEM); err != nil {
+	if err := replaceFile(keyFile, keyPEM, keyutil.WriteKey, 0o600); err != nil {
 		return err
 	}
-	return cert.WriteCert(certFile, certPEM)
+	return replaceFile(certFile, certPEM, cert.WriteCert, 0o644)
+}
+
+// replaceFile writes data to a file next to file with write, sets its mode
+// and renames it to file.
+func replaceFile(file string, data []byte, write func(string, []byte) error, mode os.FileMode) error {
+	tmp := file + ".tmp"
+	if err := write(tmp, data); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, mode); err != nil {
+		return err
+	}
+	return os.Rename(tmp, file)
 }
 
 // WriteServiceAccountKeys writes a key pair with which kube-apiserver signs
 // and verifies service account tokens: the PEM private key (mode 600) and
-// its PEM public key.
+// its PEM public key (mode 644).
 func WriteServiceAccountKeys(privateFile, publicFile string, alg KeyAlgorithm) error {
 	key, keyPEM, err := newKey(alg)
 	if err != nil {
@@ -225,10 +240,8 @@ func WriteServiceAccountKeys(privateFile, publicFile string, alg KeyAlgorithm) e
 	if err != nil {
 		return err
 	}
-	if err := keyutil.WriteKey(privateFile, keyPEM); err != nil {
-		return err
-	}
-	return keyutil.WriteKey(publicFile, pem.EncodeToMemory(&pem.Block{Type: keyutil.PublicKeyBlockType, Bytes: pubDER}))
+	return WriteCertAndKey(publicFile, privateFile,
+		pem.EncodeToMemory(&pem.Block{Type: keyutil.PublicKeyBlockType, Bytes: pubDER}), keyPEM)
 }
 
 // newKey generates a private key and returns it with its PEM encoding.
