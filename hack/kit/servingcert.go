@@ -135,8 +135,8 @@ func keyFileMatches(c *x509.Certificate, keyFile string) bool {
 }
 
 // run carries out the plan, logging what it does with logf.
-func (s servingCert) run(now time.Time, logf func(format string, args ...any)) error {
-	p := s.plan(now)
+func (s servingCert) run(p servingCertPlan, logf func(format string, args ...any)) error {
+	now := time.Now()
 	for _, r := range p.reasons {
 		logf("%s", r)
 	}
@@ -208,7 +208,7 @@ func servingCertCommand(args []string) error {
 		return errors.New("need --ca-days > --days > --renew-days")
 	}
 	// Its messages are those of hack/gen-serving-cert.sh, which runs it.
-	return s.run(time.Now(), func(format string, args ...any) {
+	return s.run(s.plan(time.Now()), func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "gen-serving-cert: "+format+"\n", args...)
 	})
 }
