@@ -20,6 +20,6 @@ limitations under the License.
 // multi-document YAML (yaml.go), the repository's paths (repo.go) and
 // kube-apiserver's flags (kubeapiserver.go).
 //
-// Functions return errors so that a command can use them too; the few
-// Must* helpers are for tests.
+// Functions return errors so that a command can use them too; CA.MustIssue
+// is the one helper for tests.
 package kit
