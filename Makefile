@@ -4,7 +4,7 @@ SHELL := /usr/bin/env bash -o errexit -o nounset -o pipefail
 
 OUTPUT_DIR := _output
 BIN_DIR    := $(OUTPUT_DIR)/bin
-GO_PACKAGES := ./cmd/... ./pkg/... ./hack/models-schema/...
+GO_PACKAGES := ./cmd/... ./pkg/... ./hack/models-schema/... ./hack/kit/... ./test/kit/...
 # Tests get this long in total; CI's limit is 90 minutes.
 TEST_TIMEOUT ?= 30m
 

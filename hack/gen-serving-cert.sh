@@ -41,7 +41,7 @@
 #   kustomization.yaml           kustomize Component with the two above
 #
 # Then: kubectl apply -k artifacts/deploy   (see artifacts/deploy/README.md)
-# Needs openssl (OpenSSL 1.1.1 or 3.x).
+# Needs Go: the certificates are made by hack/kit (test/kit), built on the way.
 set -o errexit -o nounset -o pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -89,7 +89,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-command -v openssl >/dev/null || die "openssl not found"
+command -v go >/dev/null || die "go not found"
 dns_label='[a-z0-9]([-a-z0-9]*[a-z0-9])?'
 [[ "${NAMESPACE}" =~ ^${dns_label}$ ]] || die "--namespace: not a DNS label: ${NAMESPACE}"
 [[ "${SERVICE}" =~ ^${dns_label}$ ]] || die "--service: not a DNS label: ${SERVICE}"
@@ -120,120 +120,20 @@ umask 077
 TMP="$(mktemp -d "${OUT_DIR}/.tmp.XXXXXX")"
 trap 'rm -rf "${TMP}"' EXIT
 
-renew_seconds=$((RENEW_DAYS * 86400))
-
-# valid_for_renewal CERT: true when CERT parses and does not expire within
-# the renewal window.
-valid_for_renewal() {
-  openssl x509 -in "$1" -noout -checkend "${renew_seconds}" >/dev/null 2>&1
-}
-# key_matches CERT KEY: true when KEY is CERT's private key.
-key_matches() {
-  local cert_pub key_pub
-  cert_pub="$(openssl x509 -in "$1" -noout -pubkey 2>/dev/null)" || return 1
-  key_pub="$(openssl pkey -in "$2" -pubout 2>/dev/null)" || return 1
-  [[ -n "${cert_pub}" && "${cert_pub}" == "${key_pub}" ]]
-}
-# covers_names CERT: true when CERT is valid for every DNS name and IP wanted.
-covers_names() {
-  local name ip
-  for name in "${DNS_NAMES[@]}"; do
-    openssl x509 -in "$1" -noout -checkhost "${name}" 2>/dev/null | grep -q " does match " || return 1
-  done
-  for ip in "${IP_ADDRS[@]+"${IP_ADDRS[@]}"}"; do
-    openssl x509 -in "$1" -noout -checkip "${ip}" 2>/dev/null | grep -q " does match " || return 1
-  done
-}
-
-cat >"${TMP}/openssl.cnf" <<EOF
-[req]
-distinguished_name = dn
-[dn]
-[ca]
-basicConstraints = critical, CA:TRUE
-keyUsage = critical, keyCertSign, cRLSign, digitalSignature
-subjectKeyIdentifier = hash
-[serving]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature, keyEncipherment
-extendedKeyUsage = serverAuth
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid, issuer
-subjectAltName = @sans
-[sans]
-EOF
-i=0
-for name in "${DNS_NAMES[@]}"; do
-  i=$((i + 1))
-  echo "DNS.${i} = ${name}" >>"${TMP}/openssl.cnf"
-done
-i=0
-for ip in "${IP_ADDRS[@]+"${IP_ADDRS[@]}"}"; do
-  i=$((i + 1))
-  echo "IP.${i} = ${ip}" >>"${TMP}/openssl.cnf"
-done
-
 CA_CRT="${OUT_DIR}/ca.crt"
-CA_KEY="${OUT_DIR}/ca.key"
 TLS_CRT="${OUT_DIR}/tls.crt"
 TLS_KEY="${OUT_DIR}/tls.key"
 
-new_ca=false
-if ${FORCE}; then
-  new_ca=true
-elif [[ ! -s "${CA_CRT}" || ! -s "${CA_KEY}" ]]; then
-  new_ca=true
-elif ! valid_for_renewal "${CA_CRT}" || ! key_matches "${CA_CRT}" "${CA_KEY}"; then
-  log "the CA in ${OUT_DIR} is expiring, broken or does not match its key: creating a new one"
-  new_ca=true
-fi
-if ${new_ca}; then
-  log "creating a CA (${CA_DAYS} days)"
-  openssl genrsa -out "${TMP}/ca.key" 2048 2>/dev/null
-  openssl req -x509 -new -sha256 -key "${TMP}/ca.key" -days "${CA_DAYS}" \
-    -subj "/CN=jobserver-ca@$(date +%s)" -config "${TMP}/openssl.cnf" -extensions ca \
-    -out "${TMP}/ca.crt"
-  mv -f "${TMP}/ca.key" "${CA_KEY}"
-  chmod 644 "${TMP}/ca.crt"
-  mv -f "${TMP}/ca.crt" "${CA_CRT}"
-fi
+# hack/kit keeps or replaces the CA and the certificate, saying why.
+(cd "${ROOT}" && go build -o "${TMP}/kit" ./hack/kit) || die "building hack/kit failed"
+kit_args=(--out-dir="${OUT_DIR}" --cn="${SERVICE}.${NAMESPACE}.svc"
+  --days="${DAYS}" --ca-days="${CA_DAYS}" --renew-days="${RENEW_DAYS}")
+for name in "${DNS_NAMES[@]}"; do kit_args+=(--dns="${name}"); done
+for ip in "${IP_ADDRS[@]+"${IP_ADDRS[@]}"}"; do kit_args+=(--ip="${ip}"); done
+if ${FORCE}; then kit_args+=(--force); fi
+"${TMP}/kit" serving-cert "${kit_args[@]}" || die "issuing the certificates failed"
 
-new_cert=false
-if ${new_ca}; then
-  new_cert=true
-elif [[ ! -s "${TLS_CRT}" || ! -s "${TLS_KEY}" ]]; then
-  new_cert=true
-elif ! openssl verify -CAfile "${CA_CRT}" "${TLS_CRT}" >/dev/null 2>&1; then
-  log "the serving certificate is not signed by the CA (or not valid): issuing a new one"
-  new_cert=true
-elif ! valid_for_renewal "${TLS_CRT}"; then
-  log "the serving certificate expires within ${RENEW_DAYS} days: issuing a new one"
-  new_cert=true
-elif ! key_matches "${TLS_CRT}" "${TLS_KEY}"; then
-  log "the serving certificate does not match tls.key: issuing a new one"
-  new_cert=true
-elif ! covers_names "${TLS_CRT}"; then
-  log "the serving certificate lacks some of the names asked for: issuing a new one"
-  new_cert=true
-fi
-if ${new_cert}; then
-  sans=("${DNS_NAMES[@]}" "${IP_ADDRS[@]+"${IP_ADDRS[@]}"}")
-  log "issuing a serving certificate for ${sans[*]} (${DAYS} days)"
-  openssl genrsa -out "${TMP}/tls.key" 2048 2>/dev/null
-  openssl req -new -sha256 -key "${TMP}/tls.key" -subj "/CN=${SERVICE}.${NAMESPACE}.svc" \
-    -config "${TMP}/openssl.cnf" -out "${TMP}/tls.csr"
-  openssl x509 -req -sha256 -in "${TMP}/tls.csr" -CA "${CA_CRT}" -CAkey "${CA_KEY}" \
-    -set_serial "0x$(openssl rand -hex 16)" -days "${DAYS}" \
-    -extfile "${TMP}/openssl.cnf" -extensions serving -out "${TMP}/tls.crt" 2>/dev/null
-  openssl verify -CAfile "${CA_CRT}" "${TMP}/tls.crt" >/dev/null || die "the new certificate does not verify"
-  mv -f "${TMP}/tls.key" "${TLS_KEY}"
-  chmod 644 "${TMP}/tls.crt"
-  mv -f "${TMP}/tls.crt" "${TLS_CRT}"
-else
-  log "keeping the CA and serving certificate in ${OUT_DIR}"
-fi
-
-b64() { openssl base64 -A -in "$1"; }
+b64() { base64 -w0 <"$1"; }
 CA_BUNDLE="$(b64 "${CA_CRT}")"
 HEADER="# Generated by hack/gen-serving-cert.sh for Service ${SERVICE}.${NAMESPACE}; do not edit."
 

@@ -69,57 +69,12 @@ check_running() {
   done
 }
 
-# --- certificates (openssl) ---------------------------------------------
+# --- certificates ----------------------------------------------------------
 
-# ca NAME CN creates PKI/NAME.{crt,key} unless present.
-ca() {
-  [[ -s "${PKI}/$1.crt" ]] && return 0
-  openssl ecparam -name prime256v1 -genkey -noout -out "${PKI}/$1.key" 2>/dev/null
-  openssl req -x509 -new -key "${PKI}/$1.key" -subj "/CN=$2" -days 3650 -sha256 \
-    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" \
-    -out "${PKI}/$1.crt" 2>/dev/null
-}
-
-# cert NAME CA SUBJECT USAGE [SANS] creates PKI/NAME.{crt,key} signed by CA
-# unless present. USAGE is serverAuth or clientAuth; SANS like
-# "DNS:a,IP:127.0.0.1".
-cert() {
-  local name="$1" ca="$2" subject="$3" usage="$4" sans="${5:-}"
-  [[ -s "${PKI}/${name}.crt" ]] && return 0
-  openssl ecparam -name prime256v1 -genkey -noout -out "${PKI}/${name}.key" 2>/dev/null
-  local ext="${PKI}/${name}.ext"
-  {
-    echo "basicConstraints=critical,CA:FALSE"
-    echo "keyUsage=critical,digitalSignature,keyEncipherment"
-    echo "extendedKeyUsage=${usage}"
-    [[ -n "${sans}" ]] && echo "subjectAltName=${sans}"
-  } >"${ext}"
-  openssl req -new -key "${PKI}/${name}.key" -subj "${subject}" -out "${PKI}/${name}.csr" 2>/dev/null
-  openssl x509 -req -in "${PKI}/${name}.csr" -CA "${PKI}/${ca}.crt" -CAkey "${PKI}/${ca}.key" \
-    -CAcreateserial -days 3650 -sha256 -extfile "${ext}" -out "${PKI}/${name}.crt" 2>/dev/null
-  rm -f "${PKI}/${name}.csr" "${ext}"
-}
-
+# generate_pki writes the CAs, certificates and service-account keys into
+# PKI, keeping those that exist (hack/kit, built by local-up.sh).
 generate_pki() {
-  ca ca "local-cluster-ca"
-  ca front-proxy-ca "local-front-proxy-ca"
-  ca jobserver-ca "jobserver-ca"
-  cert kube-apiserver ca "/CN=kube-apiserver" serverAuth \
-    "DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:127.0.0.1,IP:10.96.0.1"
-  cert admin ca "/O=system:masters/CN=kubernetes-admin" clientAuth
-  cert kube-controller-manager ca "/CN=system:kube-controller-manager" clientAuth
-  cert kube-scheduler ca "/CN=system:kube-scheduler" clientAuth
-  # jobserver authenticates to kube-apiserver as its ServiceAccount's user
-  # name, so the deploy manifests' RBAC applies to it unchanged.
-  cert jobserver-client ca "/CN=system:serviceaccount:${JOBSERVER_NAMESPACE}:${JOBSERVER_SERVICE}" clientAuth
-  cert front-proxy-client front-proxy-ca "/CN=front-proxy-client" clientAuth
-  # kube-apiserver verifies the name <service>.<namespace>.svc.
-  cert jobserver jobserver-ca "/CN=${JOBSERVER_SERVICE}.${JOBSERVER_NAMESPACE}.svc" serverAuth \
-    "DNS:${JOBSERVER_SERVICE}.${JOBSERVER_NAMESPACE}.svc,DNS:localhost,IP:127.0.0.1"
-  if [[ ! -s "${PKI}/sa.key" ]]; then
-    openssl genrsa -out "${PKI}/sa.key" 2048 2>/dev/null
-    openssl rsa -in "${PKI}/sa.key" -pubout -out "${PKI}/sa.pub" 2>/dev/null
-  fi
+  "${BIN}/kit" local-pki --dir="${PKI}" --namespace="${JOBSERVER_NAMESPACE}" --service="${JOBSERVER_SERVICE}"
 }
 
 # kubeconfig FILE CERT writes a kubeconfig for the client certificate CERT.

@@ -29,9 +29,10 @@ NODES="${NODES:-4}"
 "${JOBSERVER_ROOT}/hack/local-down.sh" --quiet
 mkdir -p "${LOCAL_DIR}/pki" "${LOCAL_DIR}/logs" "${LOCAL_DIR}/run" "${LOCAL_DIR}/home"
 
-log "building tools and jobserver"
+log "building tools, jobserver and hack/kit"
 "${JOBSERVER_ROOT}/hack/build-tools.sh"
 go build -trimpath -o "${BIN}/jobserver" ./cmd/jobserver
+go build -trimpath -o "${BIN}/kit" ./hack/kit
 
 generate_pki
 write_kubeconfigs
@@ -48,22 +49,11 @@ start etcd "${BIN}/etcd" \
 wait_for "etcd" curl -fsS "http://127.0.0.1:${ETCD_PORT}/health"
 
 log "starting kube-apiserver on 127.0.0.1:${KAS_PORT}"
-start kube-apiserver "${BIN}/kube-apiserver" \
-  --etcd-servers="http://127.0.0.1:${ETCD_PORT}" \
-  --bind-address=127.0.0.1 --secure-port="${KAS_PORT}" \
-  --advertise-address=127.0.0.1 --endpoint-reconciler-type=none \
-  --tls-cert-file="${PKI}/kube-apiserver.crt" --tls-private-key-file="${PKI}/kube-apiserver.key" \
-  --client-ca-file="${PKI}/ca.crt" \
-  --authorization-mode=Node,RBAC \
-  --service-cluster-ip-range=10.96.0.0/16 \
-  --service-account-issuer="https://kubernetes.default.svc" \
-  --service-account-key-file="${PKI}/sa.pub" --service-account-signing-key-file="${PKI}/sa.key" \
-  --requestheader-client-ca-file="${PKI}/front-proxy-ca.crt" \
-  --requestheader-allowed-names=front-proxy-client \
-  --requestheader-username-headers=X-Remote-User \
-  --requestheader-group-headers=X-Remote-Group \
-  --requestheader-extra-headers-prefix=X-Remote-Extra- \
-  --proxy-client-cert-file="${PKI}/front-proxy-client.crt" --proxy-client-key-file="${PKI}/front-proxy-client.key"
+# The flags are the integration tests' too (test/kit/kubeapiserver.go).
+kas_out="$("${BIN}/kit" kube-apiserver-flags --pki-dir="${PKI}" \
+  --etcd-url="http://127.0.0.1:${ETCD_PORT}" --port="${KAS_PORT}")"
+mapfile -t kas_flags <<<"${kas_out}"
+start kube-apiserver "${BIN}/kube-apiserver" "${kas_flags[@]}"
 wait_for "kube-apiserver" kubectl get --raw=/readyz
 
 log "starting kube-controller-manager and kube-scheduler"

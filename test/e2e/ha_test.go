@@ -21,7 +21,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -39,13 +38,14 @@ import (
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
 	clientset "github.com/jobserver-dev/jobserver/pkg/generated/clientset/versioned"
 	"github.com/jobserver-dev/jobserver/test/e2e/framework"
+	"github.com/jobserver-dev/jobserver/test/kit"
 )
 
 // replica is a jobserver process the HA test starts.
 type replica struct {
 	name string
 	port int
-	cmd  *exec.Cmd
+	proc *kit.Process
 	jobs clientset.Interface
 	raw  rest.Interface
 }
@@ -65,29 +65,14 @@ func mainJobserver(t *testing.T) (int, []string) {
 
 // startProcess runs args in the background, logging to logs/name.log, and
 // records it in run/name.pid so hack/local-down.sh would stop it too.
-func startProcess(t *testing.T, name string, args []string, env ...string) *exec.Cmd {
+func startProcess(t *testing.T, name string, args []string, env ...string) *kit.Process {
 	t.Helper()
-	logFile, err := os.Create(filepath.Join(cluster.LocalDir, "logs", name+".log"))
+	p, err := kit.Start(kit.Command{Path: args[0], Args: args[1:], Env: env,
+		LogFile: filepath.Join(cluster.LocalDir, "logs", name+".log")})
 	require.NoError(t, err)
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.Env = append(os.Environ(), env...)
-	require.NoError(t, cmd.Start())
 	require.NoError(t, os.WriteFile(filepath.Join(cluster.LocalDir, "run", name+".pid"),
-		[]byte(fmt.Sprintf("%d %s\n", cmd.Process.Pid, args[0])), 0o644))
-	return cmd
-}
-
-func stopProcess(cmd *exec.Cmd, sig syscall.Signal) {
-	_ = cmd.Process.Signal(sig)
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		_ = cmd.Process.Kill()
-		<-done
-	}
+		[]byte(fmt.Sprintf("%d %s\n", p.Pid(), args[0])), 0o644))
+	return p
 }
 
 // withFlag replaces or adds --name=value in args.
@@ -166,13 +151,13 @@ func TestHighAvailability(t *testing.T) {
 	for i, name := range []string{"replica-a", "replica-b"} {
 		port := mainPort + 100*i // replica-a serves the APIService's port
 		args := withFlag(withFlag(withFlag(mainArgs, "etcd-servers", etcd), "etcd-prefix", prefix), "secure-port", strconv.Itoa(port))
-		r := &replica{name: name, port: port, cmd: startProcess(t, "jobserver-"+name, args, "POD_NAME="+name)}
+		r := &replica{name: name, port: port, proc: startProcess(t, "jobserver-"+name, args, "POD_NAME="+name)}
 		cfg := directConfig(t, port)
 		r.jobs = clientset.NewForConfigOrDie(cfg)
 		r.raw = clientset.NewForConfigOrDie(cfg).Discovery().RESTClient()
 		replicas = append(replicas, r)
 		t.Cleanup(func() {
-			stopProcess(r.cmd, syscall.SIGTERM)
+			r.proc.Stop(30 * time.Second)
 			_ = os.Remove(filepath.Join(cluster.LocalDir, "run", "jobserver-"+r.name+".pid"))
 		})
 	}
@@ -223,7 +208,7 @@ func TestHighAvailability(t *testing.T) {
 	assert.Greater(t, syncsOf(t, leader), 0.0, "the leader reconciles")
 	assert.Equal(t, 0.0, syncsOf(t, follower), "the follower does not")
 
-	stopProcess(leader.cmd, syscall.SIGKILL)
+	leader.proc.Kill()
 	t.Logf("killed %s with SIGKILL", leader.name)
 
 	var done *batchv1.Job
@@ -232,12 +217,7 @@ func TestHighAvailability(t *testing.T) {
 		if err != nil {
 			return false, err
 		}
-		for _, c := range done.Status.Conditions {
-			if c.Type == batchv1.JobComplete && c.Status == corev1.ConditionTrue {
-				return true, nil
-			}
-		}
-		return false, nil
+		return kit.HasTrueCondition(done, batchv1.JobComplete), nil
 	})
 	assert.Greater(t, syncsOf(t, follower), 0.0, "the follower took over")
 	assert.Equal(t, "0-7", done.Status.CompletedIndexes)

@@ -37,6 +37,7 @@ import (
 
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
 	"github.com/jobserver-dev/jobserver/test/e2e/framework"
+	"github.com/jobserver-dev/jobserver/test/kit"
 )
 
 // The seed chapter's Jobs, applied from artifacts/examples with kubectl,
@@ -51,10 +52,12 @@ func loadJob(t *testing.T, file string) *batchv1.Job {
 	t.Helper()
 	raw, err := os.ReadFile(example(file))
 	require.NoError(t, err)
-	for _, doc := range strings.Split(string(raw), "\n---\n") {
-		if strings.Contains(doc, "kind: Job") {
+	docs, err := kit.SplitYAML(raw)
+	require.NoError(t, err)
+	for _, doc := range docs {
+		if strings.Contains(string(doc), "kind: Job") {
 			job := &batchv1.Job{}
-			require.NoError(t, yaml.UnmarshalStrict([]byte(doc), job))
+			require.NoError(t, yaml.UnmarshalStrict(doc, job))
 			return job
 		}
 	}
@@ -72,23 +75,9 @@ func waitForCondition(t *testing.T, ns, name string, cond batchv1.JobConditionTy
 		if err != nil {
 			return false, err
 		}
-		for _, c := range job.Status.Conditions {
-			if c.Type == cond && c.Status == corev1.ConditionTrue {
-				return true, nil
-			}
-		}
-		return false, nil
+		return kit.HasTrueCondition(job, cond), nil
 	})
 	return job
-}
-
-func condition(job *batchv1.Job, t batchv1.JobConditionType) *batchv1.JobCondition {
-	for i := range job.Status.Conditions {
-		if job.Status.Conditions[i].Type == t {
-			return &job.Status.Conditions[i]
-		}
-	}
-	return nil
 }
 
 // jobEvents returns "Type Reason Message" of the Events about the Job.
@@ -158,7 +147,7 @@ func TestSeedDemoSuspend(t *testing.T) {
 	ns := cluster.Namespace(t)
 	cluster.MustRun(t, "apply", "-n", ns, "-f", example("job.demo-suspend.yaml"))
 	job := waitForCondition(t, ns, "demo-suspend", batchv1.JobSuspended, time.Minute)
-	assert.Equal(t, "JobSuspended", condition(job, batchv1.JobSuspended).Reason)
+	assert.Equal(t, "JobSuspended", kit.Condition(job, batchv1.JobSuspended).Reason)
 	assert.Nil(t, job.Status.StartTime)
 	assert.Empty(t, podsOf(t, ns, "demo-suspend"), "a suspended Job has no Pods")
 
@@ -286,7 +275,7 @@ func TestSeedDemoTTL(t *testing.T) {
 	_, err := cluster.Jobs.BatchV1().Jobs(ns).Create(context.Background(), job, metav1.CreateOptions{})
 	require.NoError(t, err)
 	done := waitForCondition(t, ns, "demo-ttl", batchv1.JobComplete, 2*time.Minute)
-	finished := condition(done, batchv1.JobComplete).LastTransitionTime.Time
+	finished := kit.Condition(done, batchv1.JobComplete).LastTransitionTime.Time
 	require.Len(t, podsOf(t, ns, "demo-ttl"), 1)
 
 	framework.Eventually(t, time.Minute, "the Job and its Pod to be deleted", func(ctx context.Context) (bool, error) {
@@ -364,7 +353,7 @@ func TestSeedDemoAlwaysFails(t *testing.T) {
 	ns := cluster.Namespace(t)
 	cluster.MustRun(t, "apply", "-n", ns, "-f", example("job.demo-always-fails.yaml"))
 	job := waitForCondition(t, ns, "demo-always-fails", batchv1.JobFailed, 3*time.Minute)
-	failed := condition(job, batchv1.JobFailed)
+	failed := kit.Condition(job, batchv1.JobFailed)
 	assert.Equal(t, "BackoffLimitExceeded", failed.Reason)
 	assert.Equal(t, "Job has reached the specified backoff limit", failed.Message)
 	assert.Equal(t, "0/10", completionsColumn(t, ns, "demo-always-fails"))
@@ -379,7 +368,7 @@ func TestSeedDemoDeadline(t *testing.T) {
 	ns := cluster.Namespace(t)
 	cluster.MustRun(t, "apply", "-n", ns, "-f", example("job.demo-deadline.yaml"))
 	job := waitForCondition(t, ns, "demo-deadline", batchv1.JobFailed, 3*time.Minute)
-	failed := condition(job, batchv1.JobFailed)
+	failed := kit.Condition(job, batchv1.JobFailed)
 	assert.Equal(t, "DeadlineExceeded", failed.Reason)
 	assert.Equal(t, "Job was active longer than specified deadline", failed.Message)
 	elapsed := failed.LastTransitionTime.Sub(job.Status.StartTime.Time)

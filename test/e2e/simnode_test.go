@@ -30,6 +30,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/jobserver-dev/jobserver/test/e2e/framework"
+	"github.com/jobserver-dev/jobserver/test/kit"
 )
 
 // The simulated nodes' pod annotations (hack/local/kwok-stages.yaml).
@@ -149,28 +150,19 @@ func podReady(p *corev1.Pod) bool {
 
 // jobFinished is true once the Job has its Complete or Failed condition.
 func jobFinished(run *simRun) bool {
-	return jobCondition(run.job, kbatchv1.JobComplete) != nil || jobCondition(run.job, kbatchv1.JobFailed) != nil
-}
-
-func jobCondition(job *kbatchv1.Job, typ kbatchv1.JobConditionType) *kbatchv1.JobCondition {
-	for i, c := range job.Status.Conditions {
-		if c.Type == typ && c.Status == corev1.ConditionTrue {
-			return &job.Status.Conditions[i]
-		}
-	}
-	return nil
+	return kit.KubeTrueCondition(run.job, kbatchv1.JobComplete) != nil || kit.KubeTrueCondition(run.job, kbatchv1.JobFailed) != nil
 }
 
 // requireComplete fails unless the Job completed.
 func requireComplete(t *testing.T, run *simRun) {
 	t.Helper()
-	require.NotNil(t, jobCondition(run.job, kbatchv1.JobComplete), "Job conditions: %+v", run.job.Status.Conditions)
+	require.NotNil(t, kit.KubeTrueCondition(run.job, kbatchv1.JobComplete), "Job conditions: %+v", run.job.Status.Conditions)
 }
 
 // requireFailed fails unless the Job failed with reason.
 func requireFailed(t *testing.T, run *simRun, reason string) {
 	t.Helper()
-	c := jobCondition(run.job, kbatchv1.JobFailed)
+	c := kit.KubeTrueCondition(run.job, kbatchv1.JobFailed)
 	require.NotNil(t, c, "Job conditions: %+v", run.job.Status.Conditions)
 	assert.Equal(t, reason, c.Reason)
 }

@@ -32,6 +32,7 @@ import (
 
 	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
+	"github.com/jobserver-dev/jobserver/test/kit"
 )
 
 // testAdoptionAndRelease: the claim rules of upstream's
@@ -114,7 +115,7 @@ func testAdoptionAndRelease(t *testing.T, env *controllerEnv) {
 	for _, p := range active {
 		jt.finishPod(ctx, p.Name, 0, time.Now())
 	}
-	done := jt.waitJob(ctx, second.Name, "Complete", func(j *batchv1.Job) bool { return hasTrueCondition(j, batchv1.JobComplete) })
+	done := jt.waitJob(ctx, second.Name, "Complete", func(j *batchv1.Job) bool { return kit.HasTrueCondition(j, batchv1.JobComplete) })
 	assert.Equal(t, int32(2), done.Status.Succeeded)
 	assert.Equal(t, int32(0), done.Status.Failed, "released pods are not failures")
 	jt.assertFinishedCleanly(ctx, done)

@@ -29,6 +29,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
+	"github.com/jobserver-dev/jobserver/test/kit"
 )
 
 // More of upstream's test/integration/job scenarios, run by TestController
@@ -55,11 +56,11 @@ func testParallelJobWithoutCompletions(t *testing.T, env *controllerEnv) {
 		return len(activePods(jt.pods(ctx, job))) != 2, nil
 	})
 	require.ErrorIs(t, err, context.DeadlineExceeded, "the other two Pods keep running, no new one")
-	assert.False(t, hasTrueCondition(jt.get(ctx, job.Name), batchv1.JobComplete))
+	assert.False(t, kit.HasTrueCondition(jt.get(ctx, job.Name), batchv1.JobComplete))
 
 	jt.finishPod(ctx, active[1].Name, 0, time.Now())
 	jt.finishPod(ctx, active[2].Name, 0, time.Now())
-	done := jt.waitJob(ctx, job.Name, "Complete", func(j *batchv1.Job) bool { return hasTrueCondition(j, batchv1.JobComplete) })
+	done := jt.waitJob(ctx, job.Name, "Complete", func(j *batchv1.Job) bool { return kit.HasTrueCondition(j, batchv1.JobComplete) })
 	assert.Equal(t, int32(3), done.Status.Succeeded)
 	jt.assertFinishedCleanly(ctx, done)
 	_, created := watcher.stats()
@@ -82,7 +83,7 @@ func testChangingParallelism(t *testing.T, env *controllerEnv) {
 	jt.waitJob(ctx, job.Name, "active=1", func(j *batchv1.Job) bool { return j.Status.Active == 1 })
 	scaled := jt.waitJob(ctx, job.Name, "terminating=0", func(j *batchv1.Job) bool { return ptr.Deref(j.Status.Terminating, 0) == 0 })
 	assert.Equal(t, int32(0), scaled.Status.Failed, "Pods removed by scaling down are not failures")
-	assert.False(t, hasTrueCondition(scaled, batchv1.JobFailed), "4 removals > backoffLimit 2 do not fail the Job")
+	assert.False(t, kit.HasTrueCondition(scaled, batchv1.JobFailed), "4 removals > backoffLimit 2 do not fail the Job")
 
 	_, err = jt.jobs.BatchV1().Jobs(jt.ns).Patch(ctx, job.Name, types.MergePatchType, []byte(`{"spec":{"parallelism":3}}`), metav1.PatchOptions{})
 	require.NoError(t, err)
@@ -90,7 +91,7 @@ func testChangingParallelism(t *testing.T, env *controllerEnv) {
 	for _, p := range active {
 		jt.finishPod(ctx, p.Name, 0, time.Now())
 	}
-	done := jt.waitJob(ctx, job.Name, "Complete", func(j *batchv1.Job) bool { return hasTrueCondition(j, batchv1.JobComplete) })
+	done := jt.waitJob(ctx, job.Name, "Complete", func(j *batchv1.Job) bool { return kit.HasTrueCondition(j, batchv1.JobComplete) })
 	assert.Equal(t, int32(0), done.Status.Failed)
 	jt.assertFinishedCleanly(ctx, done)
 }
@@ -106,8 +107,8 @@ func testActiveDeadline(t *testing.T, env *controllerEnv) {
 	job = jt.create(ctx, job)
 	jt.waitActivePods(ctx, job, 2)
 
-	done := jt.waitJob(ctx, job.Name, "Failed", func(j *batchv1.Job) bool { return hasTrueCondition(j, batchv1.JobFailed) })
-	failed := jobCondition(done, batchv1.JobFailed)
+	done := jt.waitJob(ctx, job.Name, "Failed", func(j *batchv1.Job) bool { return kit.HasTrueCondition(j, batchv1.JobFailed) })
+	failed := kit.Condition(done, batchv1.JobFailed)
 	assert.Equal(t, batchv1.JobReasonDeadlineExceeded, failed.Reason)
 	assert.Equal(t, "Job was active longer than specified deadline", failed.Message)
 	assert.GreaterOrEqual(t, failed.LastTransitionTime.Sub(done.Status.StartTime.Time), 3*time.Second)
@@ -128,8 +129,8 @@ func testFinalizersClearedWhenBackoffLimitExceeded(t *testing.T, env *controller
 	active := jt.waitActivePods(ctx, job, 3)
 
 	jt.finishPod(ctx, active[0].Name, 1, time.Now())
-	done := jt.waitJob(ctx, job.Name, "Failed", func(j *batchv1.Job) bool { return hasTrueCondition(j, batchv1.JobFailed) })
-	assert.Equal(t, batchv1.JobReasonBackoffLimitExceeded, jobCondition(done, batchv1.JobFailed).Reason)
+	done := jt.waitJob(ctx, job.Name, "Failed", func(j *batchv1.Job) bool { return kit.HasTrueCondition(j, batchv1.JobFailed) })
+	assert.Equal(t, batchv1.JobReasonBackoffLimitExceeded, kit.Condition(done, batchv1.JobFailed).Reason)
 	assert.Equal(t, int32(3), done.Status.Failed, "the failure and the two Pods deleted with the Job")
 	jt.assertFinishedCleanly(ctx, done)
 }

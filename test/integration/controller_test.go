@@ -44,6 +44,7 @@ import (
 	"github.com/jobserver-dev/jobserver/pkg/controllermanager"
 	clientset "github.com/jobserver-dev/jobserver/pkg/generated/clientset/versioned"
 	"github.com/jobserver-dev/jobserver/test/integration/framework"
+	"github.com/jobserver-dev/jobserver/test/kit"
 )
 
 // TestController runs jobserver, not standalone, against a real
@@ -201,20 +202,6 @@ func statusOf(job *batchv1.Job) any {
 		return nil
 	}
 	return job.Status
-}
-
-func jobCondition(job *batchv1.Job, t batchv1.JobConditionType) *batchv1.JobCondition {
-	for i := range job.Status.Conditions {
-		if job.Status.Conditions[i].Type == t {
-			return &job.Status.Conditions[i]
-		}
-	}
-	return nil
-}
-
-func hasTrueCondition(job *batchv1.Job, t batchv1.JobConditionType) bool {
-	c := jobCondition(job, t)
-	return c != nil && c.Status == corev1.ConditionTrue
 }
 
 // finishPod plays the kubelet: the pod's containers ran and exited with
@@ -399,13 +386,13 @@ func testNonParallelJob(t *testing.T, env *controllerEnv) {
 	assert.Equal(t, ptr.To[int32](0), running.Status.Ready)
 
 	jt.finishPod(ctx, pod.Name, 0, time.Now())
-	done := jt.waitJob(ctx, "pi", "Complete", func(j *batchv1.Job) bool { return hasTrueCondition(j, batchv1.JobComplete) })
+	done := jt.waitJob(ctx, "pi", "Complete", func(j *batchv1.Job) bool { return kit.HasTrueCondition(j, batchv1.JobComplete) })
 	assert.Equal(t, int32(1), done.Status.Succeeded)
 	assert.Equal(t, int32(0), done.Status.Failed)
 	require.NotNil(t, done.Status.CompletionTime)
-	assert.Equal(t, jobCondition(done, batchv1.JobComplete).LastTransitionTime, *done.Status.CompletionTime)
-	assert.True(t, hasTrueCondition(done, batchv1.JobSuccessCriteriaMet))
-	assert.Equal(t, batchv1.JobReasonCompletionsReached, jobCondition(done, batchv1.JobComplete).Reason)
+	assert.Equal(t, kit.Condition(done, batchv1.JobComplete).LastTransitionTime, *done.Status.CompletionTime)
+	assert.True(t, kit.HasTrueCondition(done, batchv1.JobSuccessCriteriaMet))
+	assert.Equal(t, batchv1.JobReasonCompletionsReached, kit.Condition(done, batchv1.JobComplete).Reason)
 	jt.assertFinishedCleanly(ctx, done)
 	assert.Len(t, jt.pods(ctx, job), 1, "no pod beyond the first")
 
@@ -439,7 +426,7 @@ func testParallelJobWithCompletions(t *testing.T, env *controllerEnv) {
 		})
 		jt.finishPod(ctx, active[0].Name, 0, time.Now())
 	}
-	done := jt.waitJob(ctx, job.Name, "Complete", func(j *batchv1.Job) bool { return hasTrueCondition(j, batchv1.JobComplete) })
+	done := jt.waitJob(ctx, job.Name, "Complete", func(j *batchv1.Job) bool { return kit.HasTrueCondition(j, batchv1.JobComplete) })
 	assert.Equal(t, int32(5), done.Status.Succeeded)
 	assert.Equal(t, int32(0), done.Status.Failed)
 	jt.assertFinishedCleanly(ctx, done)
@@ -487,7 +474,7 @@ func testIndexedJob(t *testing.T, env *controllerEnv) {
 	jt.waitJob(ctx, job.Name, `completedIndexes "1"`, func(j *batchv1.Job) bool { return j.Status.CompletedIndexes == "1" })
 	jt.finishPod(ctx, byIndex["0"], 0, time.Now())
 	jt.finishPod(ctx, byIndex["2"], 0, time.Now())
-	done := jt.waitJob(ctx, job.Name, "Complete", func(j *batchv1.Job) bool { return hasTrueCondition(j, batchv1.JobComplete) })
+	done := jt.waitJob(ctx, job.Name, "Complete", func(j *batchv1.Job) bool { return kit.HasTrueCondition(j, batchv1.JobComplete) })
 	assert.Equal(t, "0-2", done.Status.CompletedIndexes)
 	assert.Equal(t, int32(3), done.Status.Succeeded)
 	jt.assertFinishedCleanly(ctx, done)
@@ -516,11 +503,11 @@ func testBackoffLimitExceeded(t *testing.T, env *controllerEnv) {
 	assert.Less(t, delay, 30*time.Second, "replacement delay after the first failure")
 
 	jt.finishPod(ctx, second.Name, 1, time.Now())
-	done := jt.waitJob(ctx, job.Name, "Failed", func(j *batchv1.Job) bool { return hasTrueCondition(j, batchv1.JobFailed) })
-	failed := jobCondition(done, batchv1.JobFailed)
+	done := jt.waitJob(ctx, job.Name, "Failed", func(j *batchv1.Job) bool { return kit.HasTrueCondition(j, batchv1.JobFailed) })
+	failed := kit.Condition(done, batchv1.JobFailed)
 	assert.Equal(t, batchv1.JobReasonBackoffLimitExceeded, failed.Reason)
 	assert.Equal(t, "Job has reached the specified backoff limit", failed.Message)
-	assert.True(t, hasTrueCondition(done, batchv1.JobFailureTarget))
+	assert.True(t, kit.HasTrueCondition(done, batchv1.JobFailureTarget))
 	assert.Equal(t, int32(2), done.Status.Failed)
 	assert.Equal(t, int32(0), done.Status.Succeeded)
 	assert.Nil(t, done.Status.CompletionTime)
@@ -557,9 +544,9 @@ func testSuspendResume(t *testing.T, env *controllerEnv) {
 
 	setSuspend(true)
 	suspended := jt.waitJob(ctx, job.Name, "Suspended, no pods", func(j *batchv1.Job) bool {
-		return hasTrueCondition(j, batchv1.JobSuspended) && j.Status.Active == 0 && ptr.Deref(j.Status.Terminating, 0) == 0
+		return kit.HasTrueCondition(j, batchv1.JobSuspended) && j.Status.Active == 0 && ptr.Deref(j.Status.Terminating, 0) == 0
 	})
-	assert.Equal(t, "JobSuspended", jobCondition(suspended, batchv1.JobSuspended).Reason)
+	assert.Equal(t, "JobSuspended", kit.Condition(suspended, batchv1.JobSuspended).Reason)
 	assert.Nil(t, suspended.Status.StartTime, "startTime is cleared while suspended")
 	assert.Equal(t, int32(0), suspended.Status.Failed, "suspension is not a failure")
 	require.NoError(t, wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true,
@@ -569,10 +556,10 @@ func testSuspendResume(t *testing.T, env *controllerEnv) {
 	setSuspend(false)
 	after := jt.waitActivePods(ctx, job, 2)
 	resumed := jt.waitJob(ctx, job.Name, "resumed", func(j *batchv1.Job) bool {
-		c := jobCondition(j, batchv1.JobSuspended)
+		c := kit.Condition(j, batchv1.JobSuspended)
 		return c != nil && c.Status == corev1.ConditionFalse && j.Status.Active == 2
 	})
-	assert.Equal(t, "JobResumed", jobCondition(resumed, batchv1.JobSuspended).Reason)
+	assert.Equal(t, "JobResumed", kit.Condition(resumed, batchv1.JobSuspended).Reason)
 	assert.NotNil(t, resumed.Status.StartTime)
 	assert.Equal(t, int32(0), resumed.Status.Failed)
 	for _, p := range after {
@@ -699,7 +686,7 @@ func testControllerRestartMidJob(t *testing.T, env *controllerEnv) {
 	for _, p := range replacements {
 		jt.finishPod(ctx, p.Name, 0, time.Now())
 	}
-	done := jt.waitJob(ctx, job.Name, "Complete", func(j *batchv1.Job) bool { return hasTrueCondition(j, batchv1.JobComplete) })
+	done := jt.waitJob(ctx, job.Name, "Complete", func(j *batchv1.Job) bool { return kit.HasTrueCondition(j, batchv1.JobComplete) })
 	assert.Equal(t, int32(3), done.Status.Succeeded)
 	assert.Equal(t, int32(2), done.Status.Failed)
 	jt.assertFinishedCleanly(ctx, done)
@@ -742,7 +729,7 @@ func testLeaderHandover(t *testing.T, env *controllerEnv) {
 	for _, p := range pods {
 		jt.finishPod(ctx, p.Name, 0, time.Now())
 	}
-	done := jt.waitJob(ctx, job.Name, "Complete", func(j *batchv1.Job) bool { return hasTrueCondition(j, batchv1.JobComplete) })
+	done := jt.waitJob(ctx, job.Name, "Complete", func(j *batchv1.Job) bool { return kit.HasTrueCondition(j, batchv1.JobComplete) })
 	assert.Equal(t, int32(2), done.Status.Succeeded)
 	jt.assertFinishedCleanly(ctx, done)
 	assert.Len(t, jt.pods(ctx, job), 2, "no pod was created twice")

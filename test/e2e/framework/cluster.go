@@ -23,17 +23,10 @@ package framework
 import (
 	"bytes"
 	"context"
-	"crypto"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -46,9 +39,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/client-go/util/keyutil"
 
 	clientset "github.com/jobserver-dev/jobserver/pkg/generated/clientset/versioned"
+	"github.com/jobserver-dev/jobserver/test/kit"
 )
 
 // Cluster is the local cluster the e2e tests run against.
@@ -78,16 +71,11 @@ var e2eEnv = map[string]string{
 	"KWOK_PORT":      "30247",
 }
 
-func repoRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..", ".."))
-}
-
 // Start brings the e2e cluster up with hack/local-up.sh and returns it with
 // a function that stops it. With E2E_KEEP_CLUSTER=1 the cluster is left
 // running (and reused by the next run, which restarts its processes).
 func Start() (*Cluster, func(), error) {
-	root := repoRoot()
+	root := kit.RepoRoot()
 	env := os.Environ()
 	for k, v := range e2eEnv {
 		if k == "LOCAL_DIR" {
@@ -98,7 +86,7 @@ func Start() (*Cluster, func(), error) {
 	c := &Cluster{
 		Root:          root,
 		LocalDir:      filepath.Join(root, e2eEnv["LOCAL_DIR"]),
-		Kubectl:       filepath.Join(root, "_output", "bin", "kubectl"),
+		Kubectl:       filepath.Join(kit.ToolsDir(), "kubectl"),
 		Env:           env,
 		JobserverPort: e2eEnv["JOBSERVER_PORT"],
 	}
@@ -189,33 +177,16 @@ func shortName(s string) string {
 func (c *Cluster) UserKubeconfig(t testing.TB, user string, groups ...string) string {
 	t.Helper()
 	pki := filepath.Join(c.LocalDir, "pki")
-	caPEM, err := os.ReadFile(filepath.Join(pki, "ca.crt"))
+	ca, err := kit.LoadCA(filepath.Join(pki, "ca.crt"), filepath.Join(pki, "ca.key"))
 	require.NoError(t, err)
-	block, _ := pem.Decode(caPEM)
-	ca, err := x509.ParseCertificate(block.Bytes)
-	require.NoError(t, err)
-	caKey, err := keyutil.PrivateKeyFromFile(filepath.Join(pki, "ca.key"))
-	require.NoError(t, err)
-	key, err := keyutil.MakeEllipticPrivateKeyPEM()
-	require.NoError(t, err)
-	parsedKey, err := keyutil.ParsePrivateKeyPEM(key)
-	require.NoError(t, err)
-	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: user, Organization: groups},
-		NotBefore:    time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage:    x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, parsedKey.(crypto.Signer).Public(), caKey)
-	require.NoError(t, err)
+	opts := kit.ClientCert(user, groups...)
+	opts.Validity = time.Hour
+	certPEM, keyPEM := ca.MustIssue(t, opts)
 	admin, err := clientcmd.LoadFromFile(c.Kubeconfig)
 	require.NoError(t, err)
 	for _, auth := range admin.AuthInfos {
-		auth.ClientCertificateData = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-		auth.ClientKeyData = key
+		auth.ClientCertificateData = certPEM
+		auth.ClientKeyData = keyPEM
 	}
 	path := filepath.Join(t.TempDir(), user+".kubeconfig")
 	require.NoError(t, clientcmd.WriteToFile(*admin, path))

@@ -17,22 +17,15 @@ limitations under the License.
 package framework
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -41,13 +34,13 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-	netutils "k8s.io/utils/net"
+
+	"github.com/jobserver-dev/jobserver/test/kit"
 )
 
 // JobserverNamespace and JobserverServiceAccount are the names the deploy
@@ -92,53 +85,45 @@ func StartCluster(t testing.TB) *Cluster {
 	t.Helper()
 	bin := toolsDir(t)
 	dir := t.TempDir()
-	logs := &processLogs{dir: dir}
+	logs := &kit.Logs{Dir: dir}
 	t.Cleanup(func() {
 		if t.Failed() {
-			logs.dump(t)
+			logs.Dump(t.Logf, 40)
 		}
 	})
 
 	ca := NewClientCA(t, dir)
-	servingCert, servingKey := ca.IssueServing(t, "kube-apiserver",
-		[]string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"},
-		[]net.IP{netutils.ParseIPSloppy("127.0.0.1"), netutils.ParseIPSloppy("10.96.0.1")})
+	servingCert, servingKey := ca.MustIssue(t, kit.KubeAPIServerServingCert())
 	certFile, keyFile := filepath.Join(dir, "kube-apiserver.crt"), filepath.Join(dir, "kube-apiserver.key")
-	require.NoError(t, os.WriteFile(certFile, servingCert, 0o600))
-	require.NoError(t, os.WriteFile(keyFile, servingKey, 0o600))
-	saKey, saPub := writeServiceAccountKeys(t, dir)
+	require.NoError(t, kit.WriteCertAndKey(certFile, keyFile, servingCert, servingKey))
+	saKey, saPub := filepath.Join(dir, "sa.key"), filepath.Join(dir, "sa.pub")
+	require.NoError(t, kit.WriteServiceAccountKeys(saKey, saPub, kit.ECDSA))
 	// The front-proxy (aggregation) credentials: they complete the
 	// ConfigMap that jobserver's delegated authentication reads, and let a
 	// test send requests as the aggregator would.
 	frontProxyCA := NewClientCA(t, t.TempDir())
-	proxyCert, proxyKey := frontProxyCA.Issue(t, "front-proxy-client")
+	proxyCert, proxyKey := frontProxyCA.MustIssue(t, kit.ClientCert(kit.FrontProxyClientName))
 	proxyCertFile, proxyKeyFile := filepath.Join(dir, "front-proxy-client.crt"), filepath.Join(dir, "front-proxy-client.key")
-	require.NoError(t, os.WriteFile(proxyCertFile, proxyCert, 0o600))
-	require.NoError(t, os.WriteFile(proxyKeyFile, proxyKey, 0o600))
+	require.NoError(t, kit.WriteCertAndKey(proxyCertFile, proxyKeyFile, proxyCert, proxyKey))
 
 	etcdURL := startEtcd(t, bin, dir, logs)
 
 	c := &Cluster{CA: ca, EtcdURL: etcdURL, FrontProxyCertFile: proxyCertFile, FrontProxyKeyFile: proxyKeyFile}
-	startWithRetry(t, "kube-apiserver", func() (*process, func(context.Context) (bool, error)) {
+	startWithRetry(t, "kube-apiserver", func() (*kit.Process, func(context.Context) (bool, error)) {
 		port := freePort(t)
-		p := startProcess(t, logs, "kube-apiserver", filepath.Join(bin, "kube-apiserver"),
-			"--etcd-servers="+etcdURL,
-			"--bind-address=127.0.0.1", "--secure-port="+strconv.Itoa(port),
-			"--advertise-address=127.0.0.1", "--endpoint-reconciler-type=none",
-			"--tls-cert-file="+certFile, "--tls-private-key-file="+keyFile,
-			"--client-ca-file="+ca.File,
-			"--authorization-mode=Node,RBAC",
-			"--service-cluster-ip-range=10.96.0.0/16",
-			"--service-account-issuer=https://kubernetes.default.svc",
-			"--service-account-key-file="+saPub, "--service-account-signing-key-file="+saKey,
-			"--requestheader-client-ca-file="+frontProxyCA.File,
-			"--requestheader-allowed-names=front-proxy-client",
-			"--requestheader-username-headers=X-Remote-User",
-			"--requestheader-group-headers=X-Remote-Group",
-			"--requestheader-extra-headers-prefix=X-Remote-Extra-",
-			"--proxy-client-cert-file="+proxyCertFile, "--proxy-client-key-file="+proxyKeyFile,
-		)
-		certPEM, keyPEM := ca.Issue(t, "kubernetes-admin", "system:masters")
+		p := startProcess(t, logs, "kube-apiserver", filepath.Join(bin, "kube-apiserver"), kit.KubeAPIServerFlags(kit.KubeAPIServer{
+			EtcdURL:                      etcdURL,
+			Port:                         port,
+			CertFile:                     certFile,
+			KeyFile:                      keyFile,
+			ClientCAFile:                 ca.File,
+			ServiceAccountPublicKeyFile:  saPub,
+			ServiceAccountPrivateKeyFile: saKey,
+			FrontProxyCAFile:             frontProxyCA.File,
+			FrontProxyClientCertFile:     proxyCertFile,
+			FrontProxyClientKeyFile:      proxyKeyFile,
+		})...)
+		certPEM, keyPEM := ca.MustIssue(t, kit.ClientCert("kubernetes-admin", "system:masters"))
 		c.AdminConfig = &rest.Config{
 			Host:            "https://127.0.0.1:" + strconv.Itoa(port),
 			TLSClientConfig: rest.TLSClientConfig{CertData: certPEM, KeyData: keyPEM, CAData: ca.CertPEM()},
@@ -179,7 +164,7 @@ func (c *Cluster) CreateNamespace(t testing.TB, prefix string) string {
 
 func (c *Cluster) writeKubeconfig(t testing.TB, dir, name, user string, groups ...string) string {
 	t.Helper()
-	certPEM, keyPEM := c.CA.Issue(t, user, groups...)
+	certPEM, keyPEM := c.CA.MustIssue(t, kit.ClientCert(user, groups...))
 	cfg := clientcmdapi.NewConfig()
 	cfg.Clusters["cluster"] = &clientcmdapi.Cluster{Server: c.AdminConfig.Host, CertificateAuthorityData: c.CA.CertPEM()}
 	cfg.AuthInfos["user"] = &clientcmdapi.AuthInfo{ClientCertificateData: certPEM, ClientKeyData: keyPEM}
@@ -202,20 +187,11 @@ func (c *Cluster) installJobserverRBAC(t testing.TB) {
 	}, metav1.CreateOptions{})
 	require.NoError(t, err)
 
-	data, err := os.ReadFile(filepath.Join(repoRoot(), "artifacts", "deploy", "base", "rbac.yaml"))
+	data, err := os.ReadFile(filepath.Join(kit.RepoRoot(), "artifacts", "deploy", "base", "rbac.yaml"))
 	require.NoError(t, err)
-	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
-	for {
-		doc, err := reader.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		require.NoError(t, err)
-		if len(bytes.TrimSpace(doc)) == 0 {
-			continue
-		}
-		obj, _, err := scheme.Codecs.UniversalDeserializer().Decode(doc, nil, nil)
-		require.NoError(t, err)
+	objs, err := kit.DecodeYAML(data, scheme.Codecs.UniversalDeserializer())
+	require.NoError(t, err)
+	for _, obj := range objs {
 		switch o := obj.(type) {
 		case *rbacv1.ClusterRole:
 			_, err = c.Kube.RbacV1().ClusterRoles().Create(ctx, o, metav1.CreateOptions{})
@@ -240,10 +216,10 @@ func (c *Cluster) installJobserverRBAC(t testing.TB) {
 
 // startEtcd starts the etcd binary with its data in dir and returns its
 // client URL.
-func startEtcd(t testing.TB, bin, dir string, logs *processLogs) string {
+func startEtcd(t testing.TB, bin, dir string, logs *kit.Logs) string {
 	t.Helper()
 	var url string
-	startWithRetry(t, "etcd", func() (*process, func(context.Context) (bool, error)) {
+	startWithRetry(t, "etcd", func() (*kit.Process, func(context.Context) (bool, error)) {
 		client, peer := freePort(t), freePort(t)
 		url = "http://127.0.0.1:" + strconv.Itoa(client)
 		peerURL := "http://127.0.0.1:" + strconv.Itoa(peer)
@@ -276,15 +252,15 @@ func startEtcd(t testing.TB, bin, dir string, logs *processLogs) string {
 // startWithRetry starts a process and waits until ready says so. A
 // process that exits during start-up (most likely a port another process
 // took between freePort and its bind) is started again, twice at most.
-func startWithRetry(t testing.TB, what string, start func() (*process, func(context.Context) (bool, error))) {
+func startWithRetry(t testing.TB, what string, start func() (*kit.Process, func(context.Context) (bool, error))) {
 	t.Helper()
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		p, ready := start()
 		err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 2*time.Minute, true,
 			func(ctx context.Context) (bool, error) {
-				if p.hasExited() {
-					return false, fmt.Errorf("%s exited during start-up: %v", what, p.exitErr())
+				if p.Exited() {
+					return false, fmt.Errorf("%s exited during start-up: %v", what, p.Wait())
 				}
 				return ready(ctx)
 			})
@@ -292,8 +268,8 @@ func startWithRetry(t testing.TB, what string, start func() (*process, func(cont
 			return
 		}
 		lastErr = err
-		p.stop()
-		if !p.hasExited() {
+		p.Stop(stopGrace)
+		if !p.Exited() {
 			break // it runs but never became ready: no point retrying
 		}
 	}
@@ -304,12 +280,12 @@ func startWithRetry(t testing.TB, what string, start func() (*process, func(cont
 // binaries, building them with hack/build-tools.sh when missing.
 func toolsDir(t testing.TB) string {
 	t.Helper()
-	dir := filepath.Join(repoRoot(), "_output", "bin")
+	dir := kit.ToolsDir()
 	if fileExists(filepath.Join(dir, "kube-apiserver")) && fileExists(filepath.Join(dir, "etcd")) {
 		return dir
 	}
 	t.Logf("building kube-apiserver and etcd into %s (hack/build-tools.sh)", dir)
-	cmd := exec.Command(filepath.Join(repoRoot(), "hack", "build-tools.sh"), "kube-apiserver", "etcd")
+	cmd := exec.Command(filepath.Join(kit.RepoRoot(), "hack", "build-tools.sh"), "kube-apiserver", "etcd")
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "hack/build-tools.sh kube-apiserver etcd:\n%s", out)
 	return dir
@@ -320,111 +296,27 @@ func fileExists(path string) bool {
 	return err == nil
 }
 
-// repoRoot is the module root, found from this file's location.
-func repoRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "..")
-}
-
 // freePort returns a loopback TCP port that was free a moment ago.
 func freePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := kit.FreePort()
 	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 // --- processes ------------------------------------------------------------
 
-// process is a child process whose output goes to a log file.
-type process struct {
-	name   string
-	cmd    *exec.Cmd
-	exited chan struct{}
-	err    error
-}
+// stopGrace is how long a process has to exit after SIGTERM.
+const stopGrace = 20 * time.Second
 
-// processLogs keeps the log files of a cluster's processes, to show on
-// failure.
-type processLogs struct {
-	dir   string
-	mu    sync.Mutex
-	files []string
-}
-
-func (l *processLogs) create(t testing.TB, name string) *os.File {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	f, err := os.Create(filepath.Join(l.dir, fmt.Sprintf("%s-%d.log", name, len(l.files))))
-	require.NoError(t, err)
-	l.files = append(l.files, f.Name())
-	return f
-}
-
-// dump logs the last lines of every process log.
-func (l *processLogs) dump(t testing.TB) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, f := range l.files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-		if len(lines) > 40 {
-			lines = lines[len(lines)-40:]
-		}
-		t.Logf("--- last lines of %s:\n%s", filepath.Base(f), strings.Join(lines, "\n"))
-	}
-}
-
-// startProcess starts bin with args; it is stopped when the test ends and
-// killed if the test binary dies first.
-func startProcess(t testing.TB, logs *processLogs, name, bin string, args ...string) *process {
+// startProcess starts bin with args, logging to a file of logs; it is
+// stopped when the test ends and killed if the test binary dies first.
+func startProcess(t testing.TB, logs *kit.Logs, name, bin string, args ...string) *kit.Process {
 	t.Helper()
-	out := logs.create(t, name)
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	require.NoError(t, cmd.Start(), "starting %s", name)
-	p := &process{name: name, cmd: cmd, exited: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		out.Close()
-		close(p.exited)
-	}()
-	t.Cleanup(p.stop)
+	p, err := kit.Start(kit.Command{Path: bin, Args: args, LogFile: logs.File(name), KillWithParent: true})
+	require.NoError(t, err, "starting %s", name)
+	t.Cleanup(func() { p.Stop(stopGrace) })
 	return p
-}
-
-func (p *process) hasExited() bool {
-	select {
-	case <-p.exited:
-		return true
-	default:
-		return false
-	}
-}
-
-func (p *process) exitErr() error {
-	<-p.exited
-	return p.err
-}
-
-// stop sends SIGTERM, and SIGKILL if the process has not exited 20 seconds
-// later; it returns once the process is gone.
-func (p *process) stop() {
-	if p.hasExited() {
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.exited:
-	case <-time.After(20 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.exited
-	}
 }
 
 // --- jobserver against the cluster ------------------------------------------

@@ -39,6 +39,7 @@ import (
 	"github.com/jobserver-dev/jobserver/cmd/jobserver/app"
 	"github.com/jobserver-dev/jobserver/pkg/apiserver"
 	clientset "github.com/jobserver-dev/jobserver/pkg/generated/clientset/versioned"
+	"github.com/jobserver-dev/jobserver/test/kit"
 )
 
 // StartEtcd starts a real etcd server (go.etcd.io/etcd/server/v3) with its
@@ -50,6 +51,23 @@ func StartEtcd(t testing.TB) string {
 	require.NoError(t, err)
 	t.Cleanup(etcd.Close)
 	return etcd.Endpoint()
+}
+
+// ClientCA is a CA whose certificate is in File; the server under test
+// trusts it with --client-ca-file.
+type ClientCA struct {
+	*kit.CA
+	File string
+}
+
+// NewClientCA creates a CA and writes its certificate into dir.
+func NewClientCA(t testing.TB, dir string) *ClientCA {
+	t.Helper()
+	ca, err := kit.NewCA(kit.CAOptions{CommonName: "jobserver-test-client-ca"})
+	require.NoError(t, err)
+	file := filepath.Join(dir, "client-ca.crt")
+	require.NoError(t, os.WriteFile(file, ca.CertPEM(), 0o600))
+	return &ClientCA{CA: ca, File: file}
 }
 
 // Server is a jobserver running in-process.
@@ -177,7 +195,7 @@ func waitAuthenticated(t testing.TB, s *Server) {
 // certificate for user in groups; Host is filled in by StartServer.
 func (s *Server) ClientConfig(t testing.TB, user string, groups ...string) *rest.Config {
 	t.Helper()
-	certPEM, keyPEM := s.ClientCA.Issue(t, user, groups...)
+	certPEM, keyPEM := s.ClientCA.MustIssue(t, kit.ClientCert(user, groups...))
 	serving := servingCA(t, s.CertDir)
 	cfg := &rest.Config{
 		TLSClientConfig: rest.TLSClientConfig{CertData: certPEM, KeyData: keyPEM, CAData: serving},

@@ -1,0 +1,55 @@
+/*
+Copyright The jobserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package kit
+
+import (
+	kbatchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+
+	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
+)
+
+// Condition returns the condition of type t of a jobserver Job, whatever
+// its status, or nil if the Job has none.
+func Condition(job *batchv1.Job, t batchv1.JobConditionType) *batchv1.JobCondition {
+	return find(job.Status.Conditions, func(c *batchv1.JobCondition) bool { return c.Type == t })
+}
+
+// HasTrueCondition tells whether a jobserver Job has the condition of type
+// t with status True.
+func HasTrueCondition(job *batchv1.Job, t batchv1.JobConditionType) bool {
+	c := Condition(job, t)
+	return c != nil && c.Status == corev1.ConditionTrue
+}
+
+// KubeTrueCondition returns the condition of type t of a built-in
+// (k8s.io/api/batch/v1) Job if its status is True, or nil.
+func KubeTrueCondition(job *kbatchv1.Job, t kbatchv1.JobConditionType) *kbatchv1.JobCondition {
+	return find(job.Status.Conditions, func(c *kbatchv1.JobCondition) bool {
+		return c.Type == t && c.Status == corev1.ConditionTrue
+	})
+}
+
+// find returns the first of conds that match accepts, or nil.
+func find[C any](conds []C, match func(*C) bool) *C {
+	for i := range conds {
+		if match(&conds[i]) {
+			return &conds[i]
+		}
+	}
+	return nil
+}
