@@ -20,35 +20,29 @@ import (
 	kbatchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/condition"
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
 )
 
 // Condition returns the condition of type t of a jobserver Job, whatever
 // its status, or nil if the Job has none.
 func Condition(job *batchv1.Job, t batchv1.JobConditionType) *batchv1.JobCondition {
-	return find(job.Status.Conditions, func(c *batchv1.JobCondition) bool { return c.Type == t })
+	return condition.Find(job.Status.Conditions, t)
 }
 
 // HasTrueCondition tells whether a jobserver Job has the condition of type
 // t with status True.
 func HasTrueCondition(job *batchv1.Job, t batchv1.JobConditionType) bool {
-	c := Condition(job, t)
-	return c != nil && c.Status == corev1.ConditionTrue
+	return condition.IsTrue(job.Status.Conditions, t)
 }
 
 // KubeTrueCondition returns the condition of type t of a built-in
-// (k8s.io/api/batch/v1) Job if its status is True, or nil.
+// (k8s.io/api/batch/v1) Job if its status is True, or nil. (Built-in types
+// lack the methods pkg/apis/batch/condition works with.)
 func KubeTrueCondition(job *kbatchv1.Job, t kbatchv1.JobConditionType) *kbatchv1.JobCondition {
-	return find(job.Status.Conditions, func(c *kbatchv1.JobCondition) bool {
-		return c.Type == t && c.Status == corev1.ConditionTrue
-	})
-}
-
-// find returns the first of conds that match accepts, or nil.
-func find[C any](conds []C, match func(*C) bool) *C {
-	for i := range conds {
-		if match(&conds[i]) {
-			return &conds[i]
+	for i, c := range job.Status.Conditions {
+		if c.Type == t && c.Status == corev1.ConditionTrue {
+			return &job.Status.Conditions[i]
 		}
 	}
 	return nil
