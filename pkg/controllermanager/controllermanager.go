@@ -121,10 +121,10 @@ func New(config *Config) *Manager {
 	return m
 }
 
-// HealthChecks are the manager's checks for /healthz: with leader election,
-// the elector's ("leaderElection"), which fails while this replica believes
-// it leads but has not renewed its Lease for longer than the Lease duration
-// plus 20 s.
+// HealthChecks are the manager's checks for /healthz and /livez: with
+// leader election, the elector's ("leaderElection"), which fails while this
+// replica believes it leads but has not renewed its Lease for longer than
+// the Lease duration plus 20 s (its elector is stuck).
 func (m *Manager) HealthChecks() []healthz.HealthChecker {
 	if m.leaderHealth == nil {
 		return nil
@@ -173,7 +173,6 @@ func (m *Manager) Start(ctx context.Context, loopback *rest.Config) error {
 // ends or the Lease is lost.
 func (m *Manager) run(ctx context.Context, jobClient versioned.Interface, kubeClient kubernetes.Interface) error {
 	logger := klog.FromContext(ctx)
-	ctx = klog.NewContext(ctx, logger)
 	runControllers := func(ctx context.Context) error {
 		return runControllers(ctx, &Context{JobClient: jobClient, KubeClient: kubeClient, Config: m.config})
 	}
@@ -211,9 +210,11 @@ func runControllers(ctx context.Context, c *Context) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// Each controller logs under its name.
+	named := func(name string) context.Context { return klog.NewContext(ctx, klog.FromContext(ctx).WithName(name)) }
 	runs := make([]func(context.Context) error, 0, len(c.Config.Controllers))
 	for _, ctrl := range c.Config.Controllers {
-		run, err := ctrl.New(klog.NewContext(ctx, klog.FromContext(ctx).WithName(ctrl.Name)), c)
+		run, err := ctrl.New(named(ctrl.Name), c)
 		if err != nil {
 			return fmt.Errorf("building the %s: %w", ctrl.Name, err)
 		}
@@ -227,8 +228,11 @@ func runControllers(ctx context.Context, c *Context) error {
 	for i, run := range runs {
 		name := c.Config.Controllers[i].Name
 		wg.Go(func() {
-			err := run(ctx)
+			err := run(named(name))
 			if ctx.Err() == nil {
+				if err == nil {
+					err = errors.New("returned before it was stopped")
+				}
 				errs <- fmt.Errorf("the %s stopped: %w", name, err)
 				cancel()
 			}

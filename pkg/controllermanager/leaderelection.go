@@ -113,7 +113,11 @@ func runWithLeaderElection(ctx context.Context, lock resourcelock.Interface, cfg
 				logger.Info("Became the leader; starting the controllers", "lease", lock.Describe(), "identity", cfg.Identity)
 				err := run(runCtx)
 				if runCtx.Err() == nil {
-					// run ended while leading: give the Lease up and fail.
+					// run ended while leading: give the Lease up and fail,
+					// even if it returned no error.
+					if err == nil {
+						err = errors.New("the controllers returned while leading")
+					}
 					mu.Lock()
 					runErr = err
 					mu.Unlock()

@@ -253,3 +253,19 @@ func TestLeaderElectionStuckElectorFailsHealthz(t *testing.T) {
 	assert.Eventually(t, func() bool { return watchdog.Check(nil) != nil }, 10*time.Second, 50*time.Millisecond,
 		"a leader whose elector is stuck fails its health check")
 }
+
+// TestLeaderElectionRunReturningWhileLeadingReleasesLease: controllers
+// that return while leading, even without an error, end the election with
+// an error and release the Lease (never a false "lost the Lease").
+func TestLeaderElectionRunReturningWhileLeadingReleasesLease(t *testing.T) {
+	client := newLeaseClient()
+	done := startElection(context.Background(), client, testLeaderElection("a"), func(context.Context) error { return nil })
+	select {
+	case err := <-done:
+		require.Error(t, err)
+		assert.False(t, errors.Is(err, ErrLeaderElectionLost), "got %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("runWithLeaderElection did not return")
+	}
+	assert.Empty(t, holder(t, client))
+}

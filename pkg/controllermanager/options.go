@@ -156,6 +156,11 @@ func (o *Options) Validate() []error {
 	if le.ResourceLock != "" && le.ResourceLock != resourcelock.LeasesResourceLock {
 		errs = append(errs, fmt.Errorf("--leader-elect-resource-lock %q: only %q is supported", le.ResourceLock, resourcelock.LeasesResourceLock))
 	}
+	if le.ResourceName != "" {
+		for _, msg := range validation.IsDNS1123Subdomain(le.ResourceName) {
+			errs = append(errs, fmt.Errorf("--leader-elect-resource-name %q: %s", le.ResourceName, msg))
+		}
+	}
 	if le.ResourceNamespace != "" {
 		for _, msg := range validation.IsDNS1123Label(le.ResourceNamespace) {
 			errs = append(errs, fmt.Errorf("--leader-elect-resource-namespace %q: %s", le.ResourceNamespace, msg))

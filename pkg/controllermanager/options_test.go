@@ -72,6 +72,7 @@ func TestControllerFlagValidation(t *testing.T) {
 		{[]string{"--leader-elect-resource-namespace=Not_A_Namespace"}, []string{"--leader-elect-resource-namespace"}},
 		{[]string{"--leader-elect-resource-namespace="}, []string{"--leader-elect-resource-namespace must not be empty"}},
 		{[]string{"--leader-elect-resource-name="}, []string{"--leader-elect-resource-name must not be empty"}},
+		{[]string{"--leader-elect-resource-name=Bad_Name"}, []string{`--leader-elect-resource-name "Bad_Name"`}},
 		{[]string{"--leader-elect-resource-lock=endpoints"}, []string{`--leader-elect-resource-lock "endpoints": only "leases"`}},
 		{[]string{"--controllers=*,-cron-controller"}, []string{`unknown controller "-cron-controller"`}},
 		// Without leader election its timing does not matter.

@@ -706,10 +706,13 @@ func testLeaderHandover(t *testing.T, env *controllerEnv) {
 	leader := leaseHolder()
 	require.NotEmpty(t, leader)
 	standby := env.startServer(t, env.so)
-	// Its elector's watchdog is on /healthz (and fails once it is stuck).
-	raw, err := kubernetes.NewForConfigOrDie(standby.AdminConfig).Discovery().RESTClient().Get().AbsPath("/healthz").Param("verbose", "true").DoRaw(ctx)
-	require.NoError(t, err)
-	assert.Contains(t, string(raw), "[+]leaderElection ok")
+	// Its elector's watchdog is on /healthz and /livez (and fails once it
+	// is stuck).
+	for _, path := range []string{"/healthz", "/livez"} {
+		raw, err := kubernetes.NewForConfigOrDie(standby.AdminConfig).Discovery().RESTClient().Get().AbsPath(path).Param("verbose", "true").DoRaw(ctx)
+		require.NoError(t, err)
+		assert.Contains(t, string(raw), "[+]leaderElection ok", path)
+	}
 
 	job := newJob("handover")
 	job.Spec.Completions = ptr.To[int32](2)

@@ -45,8 +45,12 @@ func TestRunsController(t *testing.T) {
 // etcd options against a stand-in address, in a copy.
 func TestValidateChangesNothing(t *testing.T) {
 	o := parseFlags(t, "--standalone", "--client-ca-file=/nonexistent")
+	// Empty but not nil: a Validate that swapped in a stand-in and
+	// restored "nothing" would leave nil behind.
+	o.Server.Recommended.Etcd.StorageConfig.Transport.ServerList = []string{}
 	require.NoError(t, o.Complete())
 	_ = o.Validate()
+	assert.NotNil(t, o.Server.Recommended.Etcd.StorageConfig.Transport.ServerList)
 	assert.Empty(t, o.Server.Recommended.Etcd.StorageConfig.Transport.ServerList)
 	assert.True(t, o.Server.UsesEmbeddedEtcd())
 }

@@ -113,8 +113,16 @@ func (o *Options) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		manager = controllermanager.New(cmConfig)
-		config.GenericConfig.HealthzChecks = append(config.GenericConfig.HealthzChecks, manager.HealthChecks()...)
+		if len(cmConfig.Controllers) == 0 {
+			// --controllers left none: an API-only replica, which takes no Lease.
+			klog.InfoS("No controller is enabled (--controllers); serving the API only", "controllers", o.Controllers.Controllers)
+		} else {
+			manager = controllermanager.New(cmConfig)
+			// A stuck elector is the process's own failure, not a
+			// dependency's: the liveness probe (/livez) restarts it.
+			config.GenericConfig.HealthzChecks = append(config.GenericConfig.HealthzChecks, manager.HealthChecks()...)
+			config.GenericConfig.LivezChecks = append(config.GenericConfig.LivezChecks, manager.HealthChecks()...)
+		}
 	}
 	server, err := config.New()
 	if err != nil {

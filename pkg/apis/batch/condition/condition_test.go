@@ -57,4 +57,14 @@ func TestHelpersOnBothAPIs(t *testing.T) {
 	assert.Nil(t, condition.FindTrue(v1, batchv1.JobFailed))
 	assert.Nil(t, condition.Finished([]batchv1.JobCondition(nil)))
 	assert.Nil(t, condition.Find([]batch.JobCondition(nil), batch.JobComplete))
+
+	// A type may repeat; as upstream, any True one counts.
+	repeated := []batchv1.JobCondition{
+		{Type: batchv1.JobFailed, Status: corev1.ConditionFalse},
+		{Type: batchv1.JobFailed, Status: corev1.ConditionTrue},
+	}
+	assert.True(t, condition.IsTrue(repeated, batchv1.JobFailed))
+	assert.True(t, condition.IsFalse(repeated, batchv1.JobFailed))
+	assert.Same(t, &repeated[1], condition.Finished(repeated))
+	assert.Same(t, &repeated[0], condition.Find(repeated, batchv1.JobFailed), "Find returns the first")
 }

@@ -32,6 +32,8 @@ limitations under the License.
 //   - status.go: the /status subresource;
 //   - indexes.go: the interval strings of completedIndexes, failedIndexes and
 //     succeededIndexes;
+//   - conditions.go: predicates on the Job's conditions (over
+//     pkg/apis/batch/condition);
 //   - warnings.go: non-fatal warnings for create and update.
 //
 // The tests exercise the pod template rules too, through ValidateJobCreate
