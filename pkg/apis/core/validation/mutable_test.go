@@ -44,20 +44,26 @@ func TestValidatePodTemplateUpdate(t *testing.T) {
 		allowed MutableParts
 		want    string // the error's field, or "" for none
 	}{
-		"nothing changes":                         {func(*corev1.PodTemplateSpec) {}, 0, ""},
-		"node selector, allowed":                  {func(p *corev1.PodTemplateSpec) { p.Spec.NodeSelector = map[string]string{"a": "b"} }, SchedulingDirectives, ""},
-		"node selector, not allowed":              {func(p *corev1.PodTemplateSpec) { p.Spec.NodeSelector = map[string]string{"a": "b"} }, PodResources, "spec.template.spec"},
-		"node selector, nothing allowed":          {func(p *corev1.PodTemplateSpec) { p.Spec.NodeSelector = map[string]string{"a": "b"} }, 0, "spec.template"},
-		"tolerations, allowed":                    {func(p *corev1.PodTemplateSpec) { p.Spec.Tolerations = []corev1.Toleration{{Key: "k", Operator: "Exists"}} }, SchedulingDirectives, ""},
-		"scheduling gates, allowed":               {func(p *corev1.PodTemplateSpec) { p.Spec.SchedulingGates = []corev1.PodSchedulingGate{{Name: "g"}} }, SchedulingDirectives, ""},
-		"node affinity added, allowed":            {func(p *corev1.PodTemplateSpec) { p.Spec.Affinity = &corev1.Affinity{NodeAffinity: nodeAffinity} }, SchedulingDirectives, ""},
-		"pod affinity added, never":               {func(p *corev1.PodTemplateSpec) { p.Spec.Affinity = &corev1.Affinity{PodAffinity: &corev1.PodAffinity{}} }, AllMutableParts, "spec.template.spec"},
-		"labels, allowed with scheduling":         {func(p *corev1.PodTemplateSpec) { p.Labels = map[string]string{"a": "b"} }, SchedulingDirectives, ""},
-		"labels, not checked with resources":      {func(p *corev1.PodTemplateSpec) { p.Labels = map[string]string{"a": "b"} }, PodResources, ""},
-		"resources, allowed":                      {func(p *corev1.PodTemplateSpec) { p.Spec.Containers[0].Resources = cpu("1") }, PodResources, ""},
-		"resources, not allowed":                  {func(p *corev1.PodTemplateSpec) { p.Spec.Containers[0].Resources = cpu("1") }, SchedulingDirectives, "spec.template"},
-		"resources of a renamed container, never": {func(p *corev1.PodTemplateSpec) { p.Spec.Containers[0].Name, p.Spec.Containers[0].Resources = "other", cpu("1") }, AllMutableParts, "spec.template.spec"},
-		"image, never":                            {func(p *corev1.PodTemplateSpec) { p.Spec.Containers[0].Image = "alpine" }, AllMutableParts, "spec.template.spec"},
+		"nothing changes":                {func(*corev1.PodTemplateSpec) {}, 0, ""},
+		"node selector, allowed":         {func(p *corev1.PodTemplateSpec) { p.Spec.NodeSelector = map[string]string{"a": "b"} }, SchedulingDirectives, ""},
+		"node selector, not allowed":     {func(p *corev1.PodTemplateSpec) { p.Spec.NodeSelector = map[string]string{"a": "b"} }, PodResources, "spec.template.spec"},
+		"node selector, nothing allowed": {func(p *corev1.PodTemplateSpec) { p.Spec.NodeSelector = map[string]string{"a": "b"} }, 0, "spec.template"},
+		"tolerations, allowed": {func(p *corev1.PodTemplateSpec) {
+			p.Spec.Tolerations = []corev1.Toleration{{Key: "k", Operator: "Exists"}}
+		}, SchedulingDirectives, ""},
+		"scheduling gates, allowed":    {func(p *corev1.PodTemplateSpec) { p.Spec.SchedulingGates = []corev1.PodSchedulingGate{{Name: "g"}} }, SchedulingDirectives, ""},
+		"node affinity added, allowed": {func(p *corev1.PodTemplateSpec) { p.Spec.Affinity = &corev1.Affinity{NodeAffinity: nodeAffinity} }, SchedulingDirectives, ""},
+		"pod affinity added, never": {func(p *corev1.PodTemplateSpec) {
+			p.Spec.Affinity = &corev1.Affinity{PodAffinity: &corev1.PodAffinity{}}
+		}, AllMutableParts, "spec.template.spec"},
+		"labels, allowed with scheduling":    {func(p *corev1.PodTemplateSpec) { p.Labels = map[string]string{"a": "b"} }, SchedulingDirectives, ""},
+		"labels, not checked with resources": {func(p *corev1.PodTemplateSpec) { p.Labels = map[string]string{"a": "b"} }, PodResources, ""},
+		"resources, allowed":                 {func(p *corev1.PodTemplateSpec) { p.Spec.Containers[0].Resources = cpu("1") }, PodResources, ""},
+		"resources, not allowed":             {func(p *corev1.PodTemplateSpec) { p.Spec.Containers[0].Resources = cpu("1") }, SchedulingDirectives, "spec.template"},
+		"resources of a renamed container, never": {func(p *corev1.PodTemplateSpec) {
+			p.Spec.Containers[0].Name, p.Spec.Containers[0].Resources = "other", cpu("1")
+		}, AllMutableParts, "spec.template.spec"},
+		"image, never": {func(p *corev1.PodTemplateSpec) { p.Spec.Containers[0].Image = "alpine" }, AllMutableParts, "spec.template.spec"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
