@@ -52,7 +52,8 @@ log "starting kube-apiserver on 127.0.0.1:${KAS_PORT}"
 # The flags are the integration tests' too (test/kit/kubeapiserver.go).
 kas_out="$("${BIN}/kit" kube-apiserver-flags --pki-dir="${PKI}" \
   --etcd-url="http://127.0.0.1:${ETCD_PORT}" --port="${KAS_PORT}")"
-mapfile -t kas_flags <<<"${kas_out}"
+kas_flags=()
+while IFS= read -r flag; do kas_flags+=("${flag}"); done <<<"${kas_out}"
 start kube-apiserver "${BIN}/kube-apiserver" "${kas_flags[@]}"
 wait_for "kube-apiserver" kubectl get --raw=/readyz
 

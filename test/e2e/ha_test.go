@@ -35,6 +35,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/condition"
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
 	clientset "github.com/jobserver-dev/jobserver/pkg/generated/clientset/versioned"
 	"github.com/jobserver-dev/jobserver/test/e2e/framework"
@@ -217,7 +218,7 @@ func TestHighAvailability(t *testing.T) {
 		if err != nil {
 			return false, err
 		}
-		return kit.HasTrueCondition(done, batchv1.JobComplete), nil
+		return condition.IsTrue(done.Status.Conditions, batchv1.JobComplete), nil
 	})
 	assert.Greater(t, syncsOf(t, follower), 0.0, "the follower took over")
 	assert.Equal(t, "0-7", done.Status.CompletedIndexes)

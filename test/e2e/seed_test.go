@@ -35,6 +35,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/condition"
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
 	"github.com/jobserver-dev/jobserver/test/e2e/framework"
 	"github.com/jobserver-dev/jobserver/test/kit"
@@ -75,7 +76,7 @@ func waitForCondition(t *testing.T, ns, name string, cond batchv1.JobConditionTy
 		if err != nil {
 			return false, err
 		}
-		return kit.HasTrueCondition(job, cond), nil
+		return condition.IsTrue(job.Status.Conditions, cond), nil
 	})
 	return job
 }

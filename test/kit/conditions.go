@@ -30,10 +30,12 @@ func Condition(job *batchv1.Job, t batchv1.JobConditionType) *batchv1.JobConditi
 	return condition.Find(job.Status.Conditions, t)
 }
 
-// HasTrueCondition tells whether a jobserver Job has the condition of type
-// t with status True.
+// HasTrueCondition tells whether the (first) condition of type t of a
+// jobserver Job has status True. condition.IsTrue accepts any True one of a
+// repeated type.
 func HasTrueCondition(job *batchv1.Job, t batchv1.JobConditionType) bool {
-	return condition.IsTrue(job.Status.Conditions, t)
+	c := condition.Find(job.Status.Conditions, t)
+	return c != nil && c.Status == corev1.ConditionTrue
 }
 
 // KubeTrueCondition returns the condition of type t of a built-in

@@ -38,8 +38,9 @@ type Command struct {
 	// LogFile receives the binary's standard output and error; it is
 	// created, or truncated.
 	LogFile string
-	// KillWithParent has the kernel SIGKILL the binary when this process
-	// dies, so that a test binary killed on timeout leaves nothing behind.
+	// KillWithParent has the kernel SIGKILL the binary when the thread that
+	// started it exits (Linux only; with Go, in practice when this process
+	// dies), so that a test binary killed on timeout leaves nothing behind.
 	KillWithParent bool
 }
 
@@ -63,7 +64,7 @@ func Start(c Command) (*Process, error) {
 		cmd.Env = append(os.Environ(), c.Env...)
 	}
 	if c.KillWithParent {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		cmd.SysProcAttr = killWithParent()
 	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", c.Path, err)

@@ -268,8 +268,9 @@ func startWithRetry(t testing.TB, what string, start func() (*kit.Process, func(
 			return
 		}
 		lastErr = err
+		exited := p.Exited()
 		p.Stop(stopGrace)
-		if !p.Exited() {
+		if !exited {
 			break // it runs but never became ready: no point retrying
 		}
 	}
