@@ -96,7 +96,11 @@ write_kubeconfigs() {
   kubeconfig "${LOCAL_DIR}/jobserver.kubeconfig" jobserver-client
 }
 
-# create_nodes N registers N fake nodes that kwok manages.
+# create_nodes N registers N fake nodes that kwok manages. Each advertises
+# 127.0.0.1 and kwok's server port as its kubelet, so kube-apiserver's
+# pods/log, exec and port-forward requests reach kwok on loopback, never
+# another address. The status patch also moves nodes that an older cluster
+# registered with another address (kwok's stage keeps an existing one).
 create_nodes() {
   local i
   for ((i = 0; i < $1; i++)); do
@@ -114,6 +118,8 @@ metadata:
     kubernetes.io/arch: amd64
     type: kwok
 EOF
+    kubectl patch node "kwok-node-${i}" --subresource=status --type=merge >/dev/null -p \
+      "{\"status\":{\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"127.0.0.1\"}],\"daemonEndpoints\":{\"kubeletEndpoint\":{\"Port\":${KWOK_PORT}}}}}"
   done
 }
 

@@ -81,7 +81,7 @@ HOME="${LOCAL_DIR}/home" start kwok "${BIN}/kwok" \
   --manage-all-nodes=false \
   --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
   --config="${JOBSERVER_ROOT}/hack/local/kwok-stages.yaml" \
-  --cidr=10.0.0.0/16 --node-ip=10.0.0.1 \
+  --cidr=10.0.0.0/16 --node-ip=127.0.0.1 --node-port="${KWOK_PORT}" \
   --server-address="127.0.0.1:${KWOK_PORT}"
 
 log "installing jobserver's namespace, RBAC, Service and APIService"

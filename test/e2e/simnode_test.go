@@ -19,6 +19,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net"
+	"strconv"
 	"testing"
 	"time"
 
@@ -397,4 +399,34 @@ func TestSimulatedNode(t *testing.T) {
 			tc.verify(t, run)
 		})
 	}
+}
+
+// TestSimulatedNodesAdvertiseOnlyLoopback: kube-apiserver dials a Node's
+// address and kubelet port for pods/log, exec and port-forward. Every
+// simulated node must advertise 127.0.0.1 and kwok's server port, so that no
+// component ever dials outside loopback.
+func TestSimulatedNodesAdvertiseOnlyLoopback(t *testing.T) {
+	nodes, err := cluster.Kube.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{})
+	require.NoError(t, err)
+	require.NotEmpty(t, nodes.Items)
+	for _, node := range nodes.Items {
+		require.NotEmpty(t, node.Status.Addresses, "node %s advertises no address", node.Name)
+		for _, addr := range node.Status.Addresses {
+			ip := net.ParseIP(addr.Address)
+			assert.True(t, ip != nil && ip.IsLoopback(), "node %s advertises %s %q, not a loopback address", node.Name, addr.Type, addr.Address)
+		}
+		assert.Equal(t, cluster.KwokPort, strconv.Itoa(int(node.Status.DaemonEndpoints.KubeletEndpoint.Port)),
+			"node %s: the kubelet port is kwok's", node.Name)
+	}
+}
+
+// TestSimulatedContainerLogs: `kubectl logs` of a simulated container
+// answers the simulated nodes' log (kwok, on loopback), for a Pod found by
+// its Job's label as the chapter does.
+func TestSimulatedContainerLogs(t *testing.T) {
+	run := runSimJob(t, simJob{policy: corev1.RestartPolicyNever, command: []string{"true"}}, time.Minute, "the Job to finish", jobFinished)
+	requireComplete(t, run)
+	out := cluster.MustRun(t, "logs", "-n", run.job.Namespace, "-l", "job-name="+run.job.Name, "--all-containers", "--prefix")
+	assert.Contains(t, out, "[pod/"+run.pods[0].Name+"/main] simulated container: kwok plays the kubelet on this node, no process ran")
+	assert.Contains(t, out, "decided how it ended")
 }

@@ -81,5 +81,9 @@ func KubeAPIServerFlags(k KubeAPIServer) []string {
 		"--requestheader-extra-headers-prefix=X-Remote-Extra-",
 		"--proxy-client-cert-file=" + k.FrontProxyClientCertFile,
 		"--proxy-client-key-file=" + k.FrontProxyClientKeyFile,
+		// pods/log, exec and port-forward dial a Node's InternalIP only:
+		// the simulated nodes advertise 127.0.0.1 (docs/simulated-nodes.md),
+		// and a host name is never resolved to somewhere else.
+		"--kubelet-preferred-address-types=InternalIP",
 	}
 }

@@ -53,6 +53,8 @@ type Cluster struct {
 	Env        []string
 	// JobserverPort is where jobserver listens, for direct requests.
 	JobserverPort string
+	// KwokPort is where kwok serves the simulated nodes' kubelet API.
+	KwokPort string
 
 	Config *rest.Config
 	Kube   kubernetes.Interface
@@ -89,6 +91,7 @@ func Start() (*Cluster, func(), error) {
 		Kubectl:       filepath.Join(kit.ToolsDir(), "kubectl"),
 		Env:           env,
 		JobserverPort: e2eEnv["JOBSERVER_PORT"],
+		KwokPort:      e2eEnv["KWOK_PORT"],
 	}
 	c.Kubeconfig = filepath.Join(c.LocalDir, "kubeconfig")
 	stop := func() {
