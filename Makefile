@@ -13,8 +13,9 @@ help: ## List the targets.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
-build: ## Build the jobserver binary into _output/bin/jobserver.
+build: ## Build jobserver and the kubectl plugin kubectl-jobserver into _output/bin.
 	go build -trimpath -o $(BIN_DIR)/jobserver ./cmd/jobserver
+	go build -trimpath -o $(BIN_DIR)/kubectl-jobserver ./cmd/kubectl-jobserver
 
 .PHONY: codegen
 codegen: ## Regenerate clients, deepcopy, conversion, defaults, OpenAPI (hack/update-codegen.sh).

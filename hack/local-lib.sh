@@ -131,6 +131,14 @@ install_aggregation() {
   for f in namespace serviceaccount rbac rbac-aggregated; do
     kubectl apply -f "${base}/${f}.yaml" >/dev/null
   done
+  # groupPriorityMinimum: the base manifest's, or with DROP_IN=1 the drop-in
+  # component's, so that bare "kubectl get jobs" means jobserver's Jobs.
+  local priority
+  if [[ "${DROP_IN:-0}" == 1 ]]; then
+    priority="$(awk '$1 == "value:" {print $2}' "${JOBSERVER_ROOT}/artifacts/deploy/components/drop-in/kustomization.yaml")"
+  else
+    priority="$(awk '$1 == "groupPriorityMinimum:" {print $2}' "${base}/apiservice.yaml")"
+  fi
   local ca_bundle
   ca_bundle="$(base64 -w0 <"${PKI}/jobserver-ca.crt")"
   kubectl apply -f - >/dev/null <<EOF
@@ -150,7 +158,7 @@ metadata:
 spec:
   group: batch.jobserver.dev
   version: v1
-  groupPriorityMinimum: 1000
+  groupPriorityMinimum: ${priority}
   versionPriority: 15
   service:
     name: ${JOBSERVER_SERVICE}

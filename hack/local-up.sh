@@ -18,6 +18,8 @@
 #   KWOK_PORT        kwok                        (default 20247)
 #   NODES            number of fake nodes        (default 4)
 #   JOBSERVER_ARGS   extra jobserver flags
+#   DROP_IN          1: drop-in mode, bare "kubectl get jobs" means jobserver's
+#                    Jobs (artifacts/deploy/components/drop-in)
 set -o errexit -o nounset -o pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -32,6 +34,7 @@ mkdir -p "${LOCAL_DIR}/pki" "${LOCAL_DIR}/logs" "${LOCAL_DIR}/run" "${LOCAL_DIR}
 log "building tools, jobserver and hack/kit"
 "${JOBSERVER_ROOT}/hack/build-tools.sh"
 go build -trimpath -o "${BIN}/jobserver" ./cmd/jobserver
+go build -trimpath -o "${BIN}/kubectl-jobserver" ./cmd/kubectl-jobserver
 go build -trimpath -o "${BIN}/kit" ./hack/kit
 
 generate_pki

@@ -128,10 +128,29 @@ func (c *Cluster) Run(args ...string) (string, error) {
 
 // RunAs runs kubectl with the given kubeconfig.
 func (c *Cluster) RunAs(kubeconfig string, args ...string) (string, error) {
+	return c.run(nil, kubeconfig, args...)
+}
+
+// RunWithCache runs kubectl as RunAs does, with its discovery cache in
+// cacheDir (KUBECACHEDIR) instead of the user's, so that what it resolves
+// bare resource names to is read from the cluster afresh.
+func (c *Cluster) RunWithCache(kubeconfig, cacheDir string, args ...string) (string, error) {
+	return c.run([]string{"KUBECACHEDIR=" + cacheDir}, kubeconfig, args...)
+}
+
+func (c *Cluster) run(env []string, kubeconfig string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, c.Kubectl, append([]string{"--kubeconfig=" + kubeconfig}, args...)...)
+	flags := []string{"--kubeconfig=" + kubeconfig}
+	if len(args) > 0 && args[0] == "jobserver" {
+		// kubectl takes no flags before a plugin's name; the plugin reads them.
+		flags = []string{"jobserver", flags[0]}
+		args = args[1:]
+	}
+	cmd := exec.CommandContext(ctx, c.Kubectl, append(flags, args...)...)
 	cmd.Dir = c.Root
+	// _output/bin first on PATH: `kubectl jobserver` finds the plugin there.
+	cmd.Env = append(os.Environ(), append([]string{"PATH=" + filepath.Dir(c.Kubectl) + string(os.PathListSeparator) + os.Getenv("PATH")}, env...)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
