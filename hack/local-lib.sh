@@ -118,7 +118,11 @@ metadata:
     kubernetes.io/arch: amd64
     type: kwok
 EOF
-    kubectl patch node "kwok-node-${i}" --subresource=status --type=merge >/dev/null -p \
+  done
+  # Every fake node, also those an older cluster registered with more NODES.
+  local node
+  for node in $(kubectl get nodes -l type=kwok -o name); do
+    kubectl patch "${node}" --subresource=status --type=merge >/dev/null -p \
       "{\"status\":{\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"127.0.0.1\"}],\"daemonEndpoints\":{\"kubeletEndpoint\":{\"Port\":${KWOK_PORT}}}}}"
   done
 }

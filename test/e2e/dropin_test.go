@@ -95,11 +95,16 @@ func TestDropInMode(t *testing.T) {
 	}
 	// bareJobs lists what a bare `kubectl get jobs` shows, with discovery
 	// read afresh.
-	bareJobs := func() string {
+	// (Errors are returned: while the priority changes, discovery may
+	// briefly fail, and the waits below retry.)
+	bareJobs := func() (string, error) {
 		dir, err := os.MkdirTemp("", "kubectl-cache-")
-		require.NoError(t, err)
+		if err != nil {
+			return "", err
+		}
 		defer os.RemoveAll(dir)
-		return kubectl(dir, "get", "jobs", "-o", "name")
+		out, err := cluster.RunWithCache(kubeconfig, dir, "get", "jobs", "-o", "name")
+		return strings.TrimSpace(out), err
 	}
 
 	// A built-in Job, which the bare name must reach only in default mode.
@@ -117,30 +122,36 @@ func TestDropInMode(t *testing.T) {
 
 	original := groupPriority(t)
 	require.NotEqual(t, fmt.Sprint(dropInPriority(t)), original, "the default is not drop-in")
-	assert.Equal(t, "job.batch/builtin-job", strings.TrimSpace(bareJobs()), "default mode: the bare name is batch/v1's")
+	out, err := bareJobs()
+	require.NoError(t, err)
+	assert.Equal(t, "job.batch/builtin-job", out, "default mode: the bare name is batch/v1's")
 	t.Cleanup(func() {
 		setGroupPriority(t, original)
 		framework.Eventually(t, time.Minute, "the bare name to mean batch/v1 again", func(context.Context) (bool, error) {
-			return strings.TrimSpace(bareJobs()) == "job.batch/builtin-job", nil
+			out, err := bareJobs()
+			return err == nil && out == "job.batch/builtin-job", nil
 		})
 	})
 	setGroupPriority(t, fmt.Sprint(dropInPriority(t)))
 	framework.Eventually(t, time.Minute, "the bare name to mean batch.jobserver.dev", func(context.Context) (bool, error) {
-		return strings.Contains(bareJobs(), "job.batch.jobserver.dev/quiz-init"), nil
+		out, err := bareJobs()
+		return err == nil && strings.Contains(out, "job.batch.jobserver.dev/quiz-init"), nil
 	})
 
 	// The chapter's session, verbatim, sharing one discovery cache as a
 	// user's kubectl would.
 	cache := t.TempDir()
-	out := kubectl(cache, "get", "jobs")
+	out = kubectl(cache, "get", "jobs")
 	for _, name := range []string{"quiz-init", "demo-suspend", "aggregate-responses-2021"} {
 		assert.Contains(t, out, name)
 	}
 	assert.NotContains(t, out, "builtin-job")
+	assert.Contains(t, kubectl(cache, "get", "jobs.batch"), "builtin-job", "the built-in Jobs, by their group")
 	kubectl(cache, "wait", "--for=condition=complete", "job/quiz-init", "--timeout=2m")
 	out = kubectl(cache, "describe", "job", "quiz-init")
 	assert.Contains(t, out, "batch.jobserver.dev/v1", "describe reaches jobserver's Job")
 	assert.Contains(t, kubectl(cache, "get", "pods", "-l", "job-name=quiz-init"), "quiz-init-")
+	assert.Contains(t, kubectl(cache, "logs", "-l", "job-name=quiz-init", "--all-containers", "--prefix"), "simulated container")
 	kubectl(cache, "patch", "job", "demo-suspend", "-p", `{"spec":{"suspend": false}}`)
 	demo, err := cluster.Jobs.BatchV1().Jobs(ns).Get(ctx, "demo-suspend", metav1.GetOptions{})
 	require.NoError(t, err)

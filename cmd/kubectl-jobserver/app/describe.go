@@ -28,6 +28,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 	typedbatchv1 "k8s.io/client-go/kubernetes/typed/batch/v1"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/describe"
 
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
@@ -43,17 +44,14 @@ func newDescribeCommand(flags *genericclioptions.ConfigFlags, streams genericioo
 		Example: `  kubectl jobserver describe job quiz-init
   kubectl jobserver describe job/quiz-init -n kiada`,
 		Args: cobra.RangeArgs(1, 2),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		// Errors as kubectl prints them (error: ..., Error from server ...).
+		Run: func(cmd *cobra.Command, args []string) {
 			name, err := jobName(args)
-			if err != nil {
-				return err
-			}
+			cmdutil.CheckErr(err)
 			out, err := describeJob(cmd, flags, name, describe.DescriberSettings{ShowEvents: showEvents, ChunkSize: chunkSize})
-			if err != nil {
-				return err
-			}
+			cmdutil.CheckErr(err)
 			_, err = fmt.Fprint(streams.Out, out)
-			return err
+			cmdutil.CheckErr(err)
 		},
 	}
 	cmd.Flags().BoolVar(&showEvents, "show-events", showEvents, "If true, display events related to the described object.")

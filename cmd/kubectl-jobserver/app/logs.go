@@ -44,18 +44,33 @@ func newLogsCommand(f cmdutil.Factory, flags *genericclioptions.ConfigFlags, str
 	cmd.Example = `  kubectl jobserver logs job/aggregate-responses-2021 --all-containers --prefix
   kubectl jobserver logs job/aggregate-responses-2021 --index 3
   kubectl jobserver logs job/quiz-init -f --max-log-requests 10`
+	cmd.Long = `Print the logs of the Pods of a jobserver Job: all of them, or with --index N
+those of one completion index. Every flag of kubectl logs applies; the Job's
+selector takes the place of -l, and all lines are printed unless --tail says
+otherwise (kubectl prints 10 per container for a selector).`
 	cmd.ValidArgsFunction = nil
 	index := -1
 	cmd.Flags().IntVar(&index, "index", index, "Only the Pods of this completion index (Indexed Jobs).")
 	run := cmd.Run
 	cmd.Args = cobra.RangeArgs(1, 2)
 	cmd.Run = func(cmd *cobra.Command, args []string) {
-		selector, pods, err := jobPodSelector(cmd, flags, args, index)
+		if cmd.Flags().Changed("selector") {
+			cmdutil.CheckErr(fmt.Errorf("-l/--selector cannot be used: job/NAME selects the Job's pods (use --index to narrow them)"))
+		}
+		if index < -1 {
+			cmdutil.CheckErr(fmt.Errorf("--index must be a completion index (0 or more), got %d", index))
+		}
+		allContainers, _ := cmd.Flags().GetBool("all-containers")
+		selector, streams, err := jobPodSelector(cmd, flags, args, index, allContainers)
 		cmdutil.CheckErr(err)
 		cmdutil.CheckErr(cmd.Flags().Set("selector", selector))
-		// Following every Pod of a Job needs a stream each.
-		if follow, _ := cmd.Flags().GetBool("follow"); follow && !cmd.Flags().Changed("max-log-requests") && pods > 5 {
-			cmdutil.CheckErr(cmd.Flags().Set("max-log-requests", strconv.Itoa(pods)))
+		if !cmd.Flags().Changed("tail") {
+			cmdutil.CheckErr(cmd.Flags().Set("tail", "-1"))
+		}
+		// Following needs a stream per Pod (per container with
+		// --all-containers); leave room for Pods a running Job adds.
+		if follow, _ := cmd.Flags().GetBool("follow"); follow && !cmd.Flags().Changed("max-log-requests") {
+			cmdutil.CheckErr(cmd.Flags().Set("max-log-requests", strconv.Itoa(max(5, 2*streams))))
 		}
 		run(cmd, nil)
 	}
@@ -63,8 +78,9 @@ func newLogsCommand(f cmdutil.Factory, flags *genericclioptions.ConfigFlags, str
 }
 
 // jobPodSelector returns the label selector of the Job's Pods (of one
-// index if index >= 0) and how many Pods it matches now.
-func jobPodSelector(cmd *cobra.Command, flags *genericclioptions.ConfigFlags, args []string, index int) (string, int, error) {
+// index if index >= 0) and how many log streams following them takes now:
+// one per Pod, or one per container with allContainers.
+func jobPodSelector(cmd *cobra.Command, flags *genericclioptions.ConfigFlags, args []string, index int, allContainers bool) (string, int, error) {
 	name, err := jobName(args)
 	if err != nil {
 		return "", 0, err
@@ -89,6 +105,9 @@ func jobPodSelector(cmd *cobra.Command, flags *genericclioptions.ConfigFlags, ar
 	if err != nil {
 		return "", 0, fmt.Errorf("job %s: %w", name, err)
 	}
+	if selector.Empty() {
+		return "", 0, fmt.Errorf("job %s has no selector", name)
+	}
 	if index >= 0 {
 		req, err := labels.NewRequirement(names.JobCompletionIndexAnnotation, "=", []string{strconv.Itoa(index)})
 		if err != nil {
@@ -111,5 +130,12 @@ func jobPodSelector(cmd *cobra.Command, flags *genericclioptions.ConfigFlags, ar
 		}
 		return "", 0, fmt.Errorf("%s has no pods", what)
 	}
-	return selector.String(), len(pods.Items), nil
+	streams := len(pods.Items)
+	if allContainers {
+		streams = 0
+		for _, p := range pods.Items {
+			streams += len(p.Spec.InitContainers) + len(p.Spec.Containers) + len(p.Spec.EphemeralContainers)
+		}
+	}
+	return selector.String(), streams, nil
 }

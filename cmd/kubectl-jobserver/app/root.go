@@ -34,7 +34,7 @@ import (
 func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	flags := genericclioptions.NewConfigFlags(true).WithDeprecatedPasswordFlag()
 	cmd := &cobra.Command{
-		Use:   "kubectl-jobserver",
+		Use:   "kubectl jobserver",
 		Short: "Describe jobserver's Jobs and read their logs as kubectl does for batch/v1 Jobs",
 		Long: `kubectl jobserver works on the Jobs of the batch.jobserver.dev API group:
 
