@@ -65,32 +65,43 @@ func newDescribeCommand(flags *genericclioptions.ConfigFlags, streams genericioo
 // holds the jobserver Job as the batch/v1 Job it mirrors field for field.
 // kubectl's describeJob itself is unexported, hence this detour.
 func describeJob(cmd *cobra.Command, flags *genericclioptions.ConfigFlags, name string, settings describe.DescriberSettings) (string, error) {
-	cfg, err := flags.ToRESTConfig()
+	job, kube, err := getJob(cmd, flags, name)
 	if err != nil {
 		return "", err
 	}
-	ns, _, err := flags.ToRawKubeConfigLoader().Namespace()
-	if err != nil {
-		return "", err
-	}
-	jobs, err := versioned.NewForConfig(cfg)
-	if err != nil {
-		return "", err
-	}
-	kube, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return "", err
-	}
-	job, err := jobs.BatchV1().Jobs(ns).Get(cmd.Context(), name, metav1.GetOptions{})
-	if err != nil {
-		return "", err
-	}
+	ns := job.Namespace
 	builtin, err := asBuiltinJob(job)
 	if err != nil {
 		return "", err
 	}
 	client := withBatch{Interface: kube, batch: fake.NewClientset(builtin).BatchV1()}
 	return (&describe.JobDescriber{Interface: client}).Describe(ns, name, settings)
+}
+
+// getJob reads the named jobserver Job in the namespace the kubectl flags
+// select, and returns it with a client of the cluster.
+func getJob(cmd *cobra.Command, flags *genericclioptions.ConfigFlags, name string) (*batchv1.Job, kubernetes.Interface, error) {
+	cfg, err := flags.ToRESTConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	ns, _, err := flags.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return nil, nil, err
+	}
+	jobs, err := versioned.NewForConfig(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	job, err := jobs.BatchV1().Jobs(ns).Get(cmd.Context(), name, metav1.GetOptions{})
+	if err != nil {
+		return nil, nil, err
+	}
+	return job, kube, nil
 }
 
 // asBuiltinJob converts a jobserver Job to the batch/v1 Job with the same

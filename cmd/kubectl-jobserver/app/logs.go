@@ -25,12 +25,10 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/kubectl/pkg/cmd/logs"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
 	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
-	versioned "github.com/jobserver-dev/jobserver/pkg/generated/clientset/versioned"
 )
 
 // newLogsCommand is kubectl's own logs command (every flag of it: -c,
@@ -85,19 +83,7 @@ func jobPodSelector(cmd *cobra.Command, flags *genericclioptions.ConfigFlags, ar
 	if err != nil {
 		return "", 0, err
 	}
-	cfg, err := flags.ToRESTConfig()
-	if err != nil {
-		return "", 0, err
-	}
-	ns, _, err := flags.ToRawKubeConfigLoader().Namespace()
-	if err != nil {
-		return "", 0, err
-	}
-	jobs, err := versioned.NewForConfig(cfg)
-	if err != nil {
-		return "", 0, err
-	}
-	job, err := jobs.BatchV1().Jobs(ns).Get(cmd.Context(), name, metav1.GetOptions{})
+	job, kube, err := getJob(cmd, flags, name)
 	if err != nil {
 		return "", 0, err
 	}
@@ -115,11 +101,7 @@ func jobPodSelector(cmd *cobra.Command, flags *genericclioptions.ConfigFlags, ar
 		}
 		selector = selector.Add(*req)
 	}
-	kube, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return "", 0, err
-	}
-	pods, err := kube.CoreV1().Pods(ns).List(cmd.Context(), metav1.ListOptions{LabelSelector: selector.String()})
+	pods, err := kube.CoreV1().Pods(job.Namespace).List(cmd.Context(), metav1.ListOptions{LabelSelector: selector.String()})
 	if err != nil {
 		return "", 0, err
 	}
