@@ -25,11 +25,13 @@ import (
 	"fmt"
 	"net/http"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apiserver/pkg/authentication/authenticatorfactory"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/healthz"
+	"k8s.io/client-go/kubernetes"
+	restclient "k8s.io/client-go/rest"
 
 	"github.com/jobserver-dev/jobserver/pkg/apis/batch"
 	jobstorage "github.com/jobserver-dev/jobserver/pkg/registry/batch/job"
@@ -57,12 +59,24 @@ func (c *Config) New() (*JobServer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating Job storage: %w", err)
 	}
-	apiGroupInfo := genericapiserver.NewDefaultAPIGroupInfo(batch.GroupName, Scheme, metav1.ParameterCodec, Codecs)
+	// The parameter codec of Scheme decodes the query of jobs/log
+	// (JobLogOptions) as well as metav1's list, get and delete options.
+	apiGroupInfo := genericapiserver.NewDefaultAPIGroupInfo(batch.GroupName, Scheme, runtime.NewParameterCodec(Scheme), Codecs)
 	apiGroupInfo.NegotiatedSerializer = withoutProtobuf{apiGroupInfo.NegotiatedSerializer}
-	apiGroupInfo.VersionedResourcesStorageMap["v1"] = map[string]rest.Storage{
+	storage := map[string]rest.Storage{
 		"jobs":        jobs,
 		"jobs/status": jobStatus,
 	}
+	// jobs/log reads the Pods' logs from the cluster; a standalone server
+	// (no cluster) does not offer it.
+	if cfg := c.GenericConfig.ClientConfig; cfg != nil {
+		kube, err := kubernetes.NewForConfig(logClientConfig(cfg))
+		if err != nil {
+			return nil, fmt.Errorf("creating the client of jobs/log: %w", err)
+		}
+		storage["jobs/log"] = jobstorage.NewLogREST(jobs, kube.CoreV1())
+	}
+	apiGroupInfo.VersionedResourcesStorageMap["v1"] = storage
 	if err := genericServer.InstallAPIGroup(&apiGroupInfo); err != nil {
 		return nil, fmt.Errorf("installing the %s API group: %w", batch.GroupName, err)
 	}
@@ -70,6 +84,16 @@ func (c *Config) New() (*JobServer, error) {
 		return nil, err
 	}
 	return &JobServer{GenericAPIServer: genericServer}, nil
+}
+
+// logClientConfig is the cluster's client configuration for jobs/log, with
+// a budget of its own: a request reads one pods/log per container of each
+// Pod.
+func logClientConfig(cfg *restclient.Config) *restclient.Config {
+	cfg = restclient.CopyConfig(cfg)
+	cfg.QPS, cfg.Burst = 50, 100
+	cfg.UserAgent = restclient.DefaultKubernetesUserAgent() + " jobs/log"
+	return cfg
 }
 
 // addRequestHeaderReadyzCheck makes /readyz fail until the front-proxy

@@ -25,8 +25,10 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apiserver/pkg/endpoints/openapi"
 	genericapiserver "k8s.io/apiserver/pkg/server"
+	genericfilters "k8s.io/apiserver/pkg/server/filters"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
 	"k8s.io/apiserver/pkg/util/compatibility"
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
@@ -180,6 +182,11 @@ func (o *Options) Config() (*Config, error) {
 	// 2 s instead of the request timeout (60 s): clients re-establish their
 	// watches at the other replica, and a restart is quick.
 	serverConfig.ShutdownSendRetryAfter = true
+	// Watches and jobs/log (which follows the Pods' logs) are long-running:
+	// no request timeout, not counted in max-in-flight, as kube-apiserver
+	// treats watches and pods/log.
+	serverConfig.LongRunningFunc = genericfilters.BasicLongRunningRequestCheck(
+		sets.NewString("watch"), sets.NewString("log"))
 
 	if err := o.Recommended.ApplyTo(serverConfig); err != nil {
 		return nil, err

@@ -83,6 +83,7 @@ func TestController(t *testing.T) {
 		t.Run("ActiveDeadline", func(t *testing.T) { t.Parallel(); testActiveDeadline(t, env) })
 		t.Run("FinalizersClearedWhenBackoffLimitExceeded", func(t *testing.T) { t.Parallel(); testFinalizersClearedWhenBackoffLimitExceeded(t, env) })
 		t.Run("ExponentialBackoff", func(t *testing.T) { t.Parallel(); testExponentialBackoff(t, env) })
+		t.Run("Logs", func(t *testing.T) { t.Parallel(); testJobLogs(t, env) })
 	})
 	t.Run("Metrics", func(t *testing.T) { testControllerMetrics(t, env) })
 	t.Run("FrontProxyOnceReady", func(t *testing.T) { testFrontProxyOnceReady(t, env) })

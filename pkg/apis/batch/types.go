@@ -616,3 +616,28 @@ type JobCondition struct {
 	// +optional
 	Message string `json:"message,omitempty"`
 }
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// JobLogOptions are the query parameters of a Job's logs, the jobs/log
+// subresource: those of pods/log that apply to many Pods, plus the
+// completion index and all containers.
+type JobLogOptions struct {
+	metav1.TypeMeta
+
+	// Container whose logs to read. Empty: the Pod template's
+	// kubectl.kubernetes.io/default-container, else its first container.
+	Container string
+	// AllContainers reads the init, regular and ephemeral containers' logs.
+	AllContainers bool
+	// Index reads only the Pods of this completion index (Indexed Jobs).
+	Index *int64
+	// Follow streams the logs until the Pods' containers end.
+	Follow bool
+	// Timestamps prefixes each line with its RFC3339 timestamp.
+	Timestamps bool
+	// SinceSeconds reads only the lines of the last SinceSeconds seconds.
+	SinceSeconds *int64
+	// TailLines reads only the last TailLines lines of each container.
+	TailLines *int64
+}

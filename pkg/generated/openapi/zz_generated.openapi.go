@@ -38,6 +38,7 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1.Job{}.OpenAPIModelName():                                    schema_pkg_apis_batch_v1_Job(ref),
 		v1.JobCondition{}.OpenAPIModelName():                           schema_pkg_apis_batch_v1_JobCondition(ref),
 		v1.JobList{}.OpenAPIModelName():                                schema_pkg_apis_batch_v1_JobList(ref),
+		v1.JobLogOptions{}.OpenAPIModelName():                          schema_pkg_apis_batch_v1_JobLogOptions(ref),
 		v1.JobSpec{}.OpenAPIModelName():                                schema_pkg_apis_batch_v1_JobSpec(ref),
 		v1.JobStatus{}.OpenAPIModelName():                              schema_pkg_apis_batch_v1_JobStatus(ref),
 		v1.PodFailurePolicy{}.OpenAPIModelName():                       schema_pkg_apis_batch_v1_PodFailurePolicy(ref),
@@ -507,6 +508,82 @@ func schema_pkg_apis_batch_v1_JobList(ref common.ReferenceCallback) common.OpenA
 		},
 		Dependencies: []string{
 			v1.Job{}.OpenAPIModelName(), metav1.ListMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_batch_v1_JobLogOptions(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "JobLogOptions is the query options of a Job's logs REST call (GET .../jobs/NAME/log). Each line of the answer is the line of one container of one of the Job's Pods, tagged \"[pod/POD/CONTAINER] \" or, for Indexed Jobs, \"[pod/POD/CONTAINER index=N] \".",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"container": {
+						SchemaProps: spec.SchemaProps{
+							Description: "The container for which to stream logs. Defaults to the container named by the Pod template's kubectl.kubernetes.io/default-container annotation, or else its first container. Cannot be set with allContainers.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"allContainers": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Stream the logs of every container of each Pod: init containers, containers and ephemeral containers, in this order.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"index": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Only the Pods of this completion index. Only for Indexed Jobs.",
+							Type:        []string{"integer"},
+							Format:      "int64",
+						},
+					},
+					"follow": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Follow the logs of the Job's Pods (those present when the request starts) until their containers end. Defaults to false.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"timestamps": {
+						SchemaProps: spec.SchemaProps{
+							Description: "If true, add an RFC3339 timestamp at the beginning of every line of log output, after the tag. Defaults to false.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"sinceSeconds": {
+						SchemaProps: spec.SchemaProps{
+							Description: "A relative time in seconds before the current time from which to show logs. At least 1.",
+							Type:        []string{"integer"},
+							Format:      "int64",
+						},
+					},
+					"tailLines": {
+						SchemaProps: spec.SchemaProps{
+							Description: "If set, the number of lines from the end of each container's log to show. At least 0.",
+							Type:        []string{"integer"},
+							Format:      "int64",
+						},
+					},
+				},
+			},
+		},
 	}
 }
 

@@ -616,3 +616,44 @@ type JobCondition struct {
 	// +optional
 	Message string `json:"message,omitempty"`
 }
+
+// +k8s:conversion-gen:explicit-from=net/url.Values
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// JobLogOptions is the query options of a Job's logs REST call
+// (GET .../jobs/NAME/log). Each line of the answer is the line of one
+// container of one of the Job's Pods, tagged
+// "[pod/POD/CONTAINER] " or, for Indexed Jobs, "[pod/POD/CONTAINER index=N] ".
+type JobLogOptions struct {
+	metav1.TypeMeta `json:",inline"`
+
+	// The container for which to stream logs. Defaults to the container
+	// named by the Pod template's kubectl.kubernetes.io/default-container
+	// annotation, or else its first container. Cannot be set with
+	// allContainers.
+	// +optional
+	Container string `json:"container,omitempty"`
+	// Stream the logs of every container of each Pod: init containers,
+	// containers and ephemeral containers, in this order.
+	// +optional
+	AllContainers bool `json:"allContainers,omitempty"`
+	// Only the Pods of this completion index. Only for Indexed Jobs.
+	// +optional
+	Index *int64 `json:"index,omitempty"`
+	// Follow the logs of the Job's Pods (those present when the request
+	// starts) until their containers end. Defaults to false.
+	// +optional
+	Follow bool `json:"follow,omitempty"`
+	// If true, add an RFC3339 timestamp at the beginning of every line of
+	// log output, after the tag. Defaults to false.
+	// +optional
+	Timestamps bool `json:"timestamps,omitempty"`
+	// A relative time in seconds before the current time from which to
+	// show logs. At least 1.
+	// +optional
+	SinceSeconds *int64 `json:"sinceSeconds,omitempty"`
+	// If set, the number of lines from the end of each container's log to
+	// show. At least 0.
+	// +optional
+	TailLines *int64 `json:"tailLines,omitempty"`
+}

@@ -37,6 +37,11 @@ func (in JobList) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in JobLogOptions) OpenAPIModelName() string {
+	return "dev.jobserver.batch.v1.JobLogOptions"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in JobSpec) OpenAPIModelName() string {
 	return "dev.jobserver.batch.v1.JobSpec"
 }
