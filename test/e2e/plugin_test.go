@@ -27,6 +27,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	kbatchv1 "k8s.io/api/batch/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/jobserver-dev/jobserver/pkg/apis/batch/condition"
@@ -141,8 +142,60 @@ func TestPluginLogs(t *testing.T) {
 		assert.Regexp(t, `^\[pod/aggregate-responses-2021-3-[a-z0-9]+/`, line, "only index 3's pod")
 	}
 
+	// The plugin read them through jobs/log; kubectl's way, Pod by Pod
+	// (taken with a flag jobs/log does not have), prints the same lines.
+	out = cluster.MustRun(t, "jobserver", "logs", "job/aggregate-responses-2021", "--all-containers", "--prefix", "-n", ns)
+	podByPod := cluster.MustRun(t, "jobserver", "logs", "job/aggregate-responses-2021", "--all-containers", "--prefix", "--ignore-errors", "-n", ns)
+	assert.ElementsMatch(t, strings.Split(podByPod, "\n"), strings.Split(out, "\n"), "jobs/log and pods/log print the same lines")
+	// Following streams the lines as they come, through kube-apiserver. kwok
+	// keeps a followed log open (it cannot tell the container ended), so the
+	// request ends at its timeout, after the lines arrived.
+	follow, err := cluster.Run("jobserver", "logs", "job/aggregate-responses-2021", "--index", "3", "-f", "--timestamps", "--request-timeout=8s", "-n", ns)
+	require.Error(t, err, "kwok never ends a followed log")
+	assert.Regexp(t, `(?m)^2026-01-01T00:00:00[.0-9]*Z simulated container: kwok plays`, follow, "-f, --timestamps")
+	assert.Regexp(t, `(?m)^2026-01-01T00:00:00[.0-9]*Z its command`, follow, "-f, --timestamps")
+
+	// The subresource itself: every line tagged with pod, container, index.
+	logPath := "/apis/batch.jobserver.dev/v1/namespaces/" + ns + "/jobs/aggregate-responses-2021/log"
+	raw := cluster.MustRun(t, "get", "--raw", logPath+"?index=3")
+	rawLines := strings.Split(strings.TrimSpace(raw), "\n")
+	require.Len(t, rawLines, 2, "the two lines of index 3's container")
+	for _, line := range rawLines {
+		assert.Regexp(t, `^\[pod/aggregate-responses-2021-3-[a-z0-9]+/updater index=3\] (simulated container|its command)`, line)
+	}
+
+	// get on jobs/log is enough (no pods/log, not even get on jobs); a user
+	// without it is refused.
+	_, err = cluster.Kube.RbacV1().Roles(ns).Create(context.Background(), &rbacv1.Role{
+		ObjectMeta: metav1.ObjectMeta{Name: "job-log-reader"},
+		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{"batch.jobserver.dev"}, Resources: []string{"jobs/log"}, Verbs: []string{"get"}}},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = cluster.Kube.RbacV1().RoleBindings(ns).Create(context.Background(), &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "job-log-reader"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "job-log-reader"},
+		Subjects:   []rbacv1.Subject{{Kind: "User", Name: "e2e-log-reader", APIGroup: "rbac.authorization.k8s.io"}},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	reader := cluster.UserKubeconfig(t, "e2e-log-reader")
+	framework.Eventually(t, time.Minute, "the Role to reach jobserver's authorizer", func(context.Context) (bool, error) {
+		got, err := cluster.RunAs(reader, "get", "--raw", logPath+"?index=3")
+		return err == nil && got == raw, nil
+	})
+	got, err := cluster.RunAs(reader, "jobserver", "logs", "job/aggregate-responses-2021", "--all-containers", "--prefix", "-n", ns)
+	require.NoError(t, err)
+	assert.ElementsMatch(t, strings.Split(out, "\n"), strings.Split(got, "\n"), "the plugin needs only get on jobs/log")
+	_, err = cluster.RunAs(reader, "get", "pods", "-n", ns)
+	require.Error(t, err, "the reader has no other rights")
+
+	nobody := cluster.UserKubeconfig(t, "e2e-no-log-reader")
+	_, err = cluster.RunAs(nobody, "get", "--raw", logPath)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `(Forbidden)`)
+	assert.Contains(t, err.Error(), `cannot get resource "jobs/log" in API group "batch.jobserver.dev"`)
+
 	cluster.MustRun(t, "apply", "-n", ns, "-f", example("job.demo-suspend.yaml"))
 	_, err = cluster.Run("jobserver", "logs", "job/demo-suspend", "-n", ns)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "job demo-suspend has no pods")
+	assert.Contains(t, err.Error(), `job "demo-suspend" has no pods to read logs from: it is suspended`)
 }

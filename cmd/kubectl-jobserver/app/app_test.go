@@ -19,6 +19,7 @@ package app
 import (
 	"encoding/json"
 	"math/rand"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -27,6 +28,8 @@ import (
 	metafuzzer "k8s.io/apimachinery/pkg/apis/meta/fuzzer"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/utils/ptr"
 
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
 )
@@ -65,4 +68,39 @@ func TestAsBuiltinJobKeepsEveryField(t *testing.T) {
 		require.NoError(t, err)
 		require.JSONEq(t, string(want), string(got))
 	}
+}
+
+// TestPrintJobLogs turns jobs/log's tagged lines into what kubectl logs
+// prints: "[pod/POD/CONTAINER] line" with --prefix (no index, as kubectl),
+// the bare line without.
+func TestPrintJobLogs(t *testing.T) {
+	body := "[pod/a-0-xyz12/main index=0] first\n" +
+		"[pod/a-1-abc34/main index=1] 2026-01-01T00:00:00Z second ] with a bracket\n" +
+		"[pod/b-qwe56/side] third, no index, no newline"
+	var out strings.Builder
+	require.NoError(t, printJobLogs(strings.NewReader(body), &out, true))
+	assert.Equal(t, "[pod/a-0-xyz12/main] first\n"+
+		"[pod/a-1-abc34/main] 2026-01-01T00:00:00Z second ] with a bracket\n"+
+		"[pod/b-qwe56/side] third, no index, no newline", out.String())
+	out.Reset()
+	require.NoError(t, printJobLogs(strings.NewReader(body), &out, false))
+	assert.Equal(t, "first\n2026-01-01T00:00:00Z second ] with a bracket\nthird, no index, no newline", out.String())
+}
+
+// TestJobLogOptions maps kubectl logs flags to the query of jobs/log.
+func TestJobLogOptions(t *testing.T) {
+	cmd := newLogsCommand(nil, nil, genericiooptions.NewTestIOStreamsDiscard())
+	require.NoError(t, cmd.ParseFlags([]string{"-c", "main", "-f", "--timestamps", "--tail", "5", "--since", "1500ms"}))
+	opts, err := jobLogOptions(cmd, 3)
+	require.NoError(t, err)
+	assert.Equal(t, &batchv1.JobLogOptions{
+		Container: "main", Follow: true, Timestamps: true,
+		TailLines: ptr.To[int64](5), SinceSeconds: ptr.To[int64](2), Index: ptr.To[int64](3),
+	}, opts)
+
+	cmd = newLogsCommand(nil, nil, genericiooptions.NewTestIOStreamsDiscard())
+	require.NoError(t, cmd.ParseFlags([]string{"--all-containers"}))
+	opts, err = jobLogOptions(cmd, -1)
+	require.NoError(t, err)
+	assert.Equal(t, &batchv1.JobLogOptions{AllContainers: true}, opts, "no --tail: every line; no --index: every pod")
 }

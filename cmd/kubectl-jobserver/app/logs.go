@@ -45,7 +45,13 @@ func newLogsCommand(f cmdutil.Factory, flags *genericclioptions.ConfigFlags, str
 	cmd.Long = `Print the logs of the Pods of a jobserver Job: all of them, or with --index N
 those of one completion index. Every flag of kubectl logs applies; the Job's
 selector takes the place of -l, and all lines are printed unless --tail says
-otherwise (kubectl prints 10 per container for a selector).`
+otherwise (kubectl prints 10 per container for a selector).
+
+When jobserver serves the jobs/log subresource, the logs are read through it
+(so "get" on jobs/log is the only permission needed), unless a flag it does
+not take is given (--previous, --since-time, --limit-bytes, --ignore-errors,
+--insecure-skip-tls-verify-backend): then they are read Pod by Pod, as kubectl
+does, which needs "get" on pods/log.`
 	cmd.ValidArgsFunction = nil
 	index := -1
 	cmd.Flags().IntVar(&index, "index", index, "Only the Pods of this completion index (Indexed Jobs).")
@@ -57,6 +63,10 @@ otherwise (kubectl prints 10 per container for a selector).`
 		}
 		if index < -1 {
 			cmdutil.CheckErr(fmt.Errorf("--index must be a completion index (0 or more), got %d", index))
+		}
+		if done, err := serverLogs(cmd, flags, streams, args, index); done || err != nil {
+			cmdutil.CheckErr(err)
+			return
 		}
 		allContainers, _ := cmd.Flags().GetBool("all-containers")
 		selector, streams, err := jobPodSelector(cmd, flags, args, index, allContainers)
