@@ -7,6 +7,8 @@ BIN_DIR    := $(OUTPUT_DIR)/bin
 GO_PACKAGES := ./cmd/... ./pkg/... ./hack/models-schema/... ./hack/kit/... ./test/kit/...
 # Tests get this long in total; CI's limit is 90 minutes.
 TEST_TIMEOUT ?= 30m
+# The version release-plugin names the plugin's archives and manifest with.
+VERSION ?= v0.0.0-dev
 
 .PHONY: help
 help: ## List the targets.
@@ -17,16 +19,21 @@ build: ## Build jobserver and the kubectl plugin kubectl-jobserver into _output/
 	go build -trimpath -o $(BIN_DIR)/jobserver ./cmd/jobserver
 	go build -trimpath -o $(BIN_DIR)/kubectl-jobserver ./cmd/kubectl-jobserver
 
+.PHONY: release-plugin
+release-plugin: ## The plugin's release archives and krew manifest in _output/release/$(VERSION) (VERSION=v1.2.3).
+	hack/krew-release.sh $(VERSION)
+
 .PHONY: codegen
 codegen: ## Regenerate clients, deepcopy, conversion, defaults, OpenAPI (hack/update-codegen.sh).
 	hack/update-codegen.sh
 
 .PHONY: verify
-verify: ## Check formatting, vet and that generated code is up to date.
+verify: ## Check formatting, vet, that generated code is up to date, and that krew installs the plugin.
 	@bad=$$(gofmt -l cmd pkg hack test 2>/dev/null | grep -v -e '^pkg/generated/' -e 'zz_generated' || true); \
 	  if [[ -n "$$bad" ]]; then echo "gofmt needed on:"; echo "$$bad"; exit 1; fi
 	go vet $(GO_PACKAGES) ./test/...
 	hack/verify-codegen.sh
+	hack/krew-release.sh --verify
 
 .PHONY: test-unit
 test-unit: ## Unit tests (no network).

@@ -4,7 +4,8 @@
 #
 # Usage: hack/build-tools.sh [-f|--force] [TOOL...]
 #   TOOL is one of: etcd kube-apiserver kube-controller-manager kube-scheduler
-#   kubectl kwok, or "all" (the default).
+#   kubectl kwok, krew (only for hack/krew-release.sh --verify), or "all"
+#   (the default: every tool but krew).
 #   --force (or FORCE=1) rebuilds even when the binary is up to date.
 #
 # A tool is rebuilt only when its binary or its stamp file is missing, or when
@@ -45,6 +46,11 @@ tool_info() {
       MOD_DIR="${TOOLS_DIR}/kwok"
       PKG="sigs.k8s.io/kwok/cmd/kwok"
       VERSION_MOD="sigs.k8s.io/kwok"
+      ;;
+    krew)
+      MOD_DIR="${TOOLS_DIR}/krew"
+      PKG="sigs.k8s.io/krew/cmd/krew"
+      VERSION_MOD="sigs.k8s.io/krew"
       ;;
     *) return 1 ;;
   esac
@@ -92,6 +98,9 @@ ldflags_for() {
     kwok)
       printf -- '-X sigs.k8s.io/kwok/pkg/consts.Version=%s ' "${version}"
       ;;
+    krew)
+      printf -- '-X sigs.k8s.io/krew/internal/version.gitTag=%s ' "${version}"
+      ;;
   esac
 }
 
@@ -103,6 +112,7 @@ check_version() {
     kube-*) out="$("${BIN_DIR}/${tool}" --version 2>&1)"; want="Kubernetes ${version}" ;;
     etcd) out="$("${BIN_DIR}/${tool}" --version 2>&1)"; want="etcd Version: ${version#v}" ;;
     kwok) out="$("${BIN_DIR}/${tool}" --version 2>&1)"; want="${version}" ;;
+    krew) out="$(KREW_ROOT="$(mktemp -d)" KREW_NO_UPGRADE_CHECK=1 "${BIN_DIR}/${tool}" version 2>&1)"; want="GitTag            ${version}" ;;
   esac
   if ! grep -qF -- "${want}" <<<"${out}"; then
     die "${tool}: expected '${want}' in its version output, got: ${out}"
