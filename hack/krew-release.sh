@@ -16,8 +16,8 @@
 #   would, then runs the installed plugin. make verify runs it.
 #
 # The archives are reproducible: same commit and Go version, same bytes
-# (no build paths, no VCS stamp, sorted tar entries with fixed owner and
-# time, gzip without a timestamp).
+# (no build paths, no VCS stamp, sorted tar entries with fixed owner, mode
+# and time, gzip without a timestamp). Needs GNU tar.
 set -o errexit -o nounset -o pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -31,11 +31,12 @@ fi
 version="${1:-v0.0.0-dev}"
 url_base="${KREW_URL_BASE:-https://github.com/jobserver-dev/jobserver/releases/download/${version}}"
 out="${OUTPUT_DIR}/release/${version}"
-platforms=(linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64)
+platforms=(linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64)
+tmp="$(mktemp -d)"
+trap 'rm -rf "${tmp}"' EXIT
 if [[ "${verify}" == 1 ]]; then
   platforms=("$(go env GOOS)/$(go env GOARCH)")
-  out="$(mktemp -d)"
-  trap 'rm -rf "${out}"' EXIT
+  out="${tmp}/release"
 fi
 mkdir -p "${out}"
 
@@ -46,14 +47,15 @@ for platform in "${platforms[@]}"; do
   os="${platform%/*}" arch="${platform#*/}"
   bin="kubectl-jobserver"
   [[ "${os}" == windows ]] && bin+=".exe"
-  stage="$(mktemp -d)"
+  stage="${tmp}/stage-${os}-${arch}"
+  mkdir -p "${stage}"
   CGO_ENABLED=0 GOOS="${os}" GOARCH="${arch}" \
     go build -trimpath -buildvcs=false -ldflags="-s -w" -o "${stage}/${bin}" ./cmd/kubectl-jobserver
   cp LICENSE "${stage}/LICENSE"
   archive="kubectl-jobserver_${os}_${arch}.tar.gz"
-  tar -C "${stage}" --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -cf - "${bin}" LICENSE |
+  tar -C "${stage}" --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 \
+    --mode=u=rwX,go=rX -cf - "${bin}" LICENSE |
     gzip -n -9 >"${out}/${archive}"
-  rm -rf "${stage}"
   sha="$(sha256sum "${out}/${archive}" | cut -d' ' -f1)"
   cat >>"${manifest}" <<YAML
   - selector:

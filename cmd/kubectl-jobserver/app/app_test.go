@@ -77,14 +77,23 @@ func TestPrintJobLogs(t *testing.T) {
 	body := "[pod/a-0-xyz12/main index=0] first\n" +
 		"[pod/a-1-abc34/main index=1] 2026-01-01T00:00:00Z second ] with a bracket\n" +
 		"[pod/b-qwe56/side] third, no index, no newline"
-	var out strings.Builder
-	require.NoError(t, printJobLogs(strings.NewReader(body), &out, true))
+	var out, errOut strings.Builder
+	require.NoError(t, printJobLogs(strings.NewReader(body), &out, &errOut, true))
 	assert.Equal(t, "[pod/a-0-xyz12/main] first\n"+
 		"[pod/a-1-abc34/main] 2026-01-01T00:00:00Z second ] with a bracket\n"+
 		"[pod/b-qwe56/side] third, no index, no newline", out.String())
 	out.Reset()
-	require.NoError(t, printJobLogs(strings.NewReader(body), &out, false))
+	require.NoError(t, printJobLogs(strings.NewReader(body), &out, &errOut, false))
 	assert.Equal(t, "first\n2026-01-01T00:00:00Z second ] with a bracket\nthird, no index, no newline", out.String())
+	assert.Empty(t, errOut.String())
+
+	// A log jobserver could not read: said on stderr with its Pod, and the
+	// command fails after printing the rest, as kubectl logs does.
+	out.Reset()
+	err := printJobLogs(strings.NewReader("[pod/a-0-xyz12/main index=0] jobserver: cannot read this log: gone\n[pod/a-1-abc34/main index=1] ok\n"), &out, &errOut, false)
+	assert.ErrorIs(t, err, errSomeLogsUnreadable)
+	assert.Equal(t, "ok\n", out.String())
+	assert.Equal(t, "[pod/a-0-xyz12/main] jobserver: cannot read this log: gone\n", errOut.String())
 }
 
 // TestJobLogOptions maps kubectl logs flags to the query of jobs/log.
@@ -97,6 +106,11 @@ func TestJobLogOptions(t *testing.T) {
 		Container: "main", Follow: true, Timestamps: true,
 		TailLines: ptr.To[int64](5), SinceSeconds: ptr.To[int64](2), Index: ptr.To[int64](3),
 	}, opts)
+
+	cmd = newLogsCommand(nil, nil, genericiooptions.NewTestIOStreamsDiscard())
+	require.NoError(t, cmd.ParseFlags([]string{"--tail", "-2"}))
+	_, err = jobLogOptions(cmd, -1)
+	assert.EqualError(t, err, "--tail must be greater than or equal to -1", "as kubectl")
 
 	cmd = newLogsCommand(nil, nil, genericiooptions.NewTestIOStreamsDiscard())
 	require.NoError(t, cmd.ParseFlags([]string{"--all-containers"}))

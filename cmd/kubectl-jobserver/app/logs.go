@@ -50,8 +50,10 @@ otherwise (kubectl prints 10 per container for a selector).
 When jobserver serves the jobs/log subresource, the logs are read through it
 (so "get" on jobs/log is the only permission needed), unless a flag it does
 not take is given (--previous, --since-time, --limit-bytes, --ignore-errors,
---insecure-skip-tls-verify-backend): then they are read Pod by Pod, as kubectl
-does, which needs "get" on pods/log.`
+--insecure-skip-tls-verify-backend, --max-log-requests), the user may not get
+jobs/log, or following takes more streams than one jobs/log request holds:
+then they are read Pod by Pod, as kubectl does, which needs "get" on
+pods/log.`
 	cmd.ValidArgsFunction = nil
 	index := -1
 	cmd.Flags().IntVar(&index, "index", index, "Only the Pods of this completion index (Indexed Jobs).")

@@ -19,7 +19,6 @@ package app
 import (
 	"bufio"
 	"errors"
-	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -30,17 +29,26 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/rest"
 
+	"github.com/jobserver-dev/jobserver/pkg/apis/batch/names"
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
 	versioned "github.com/jobserver-dev/jobserver/pkg/generated/clientset/versioned"
 )
 
 // notServerFlags are kubectl logs flags that jobs/log does not take; with
-// any of them the logs are read Pod by Pod.
-var notServerFlags = []string{"previous", "since-time", "limit-bytes", "ignore-errors", "insecure-skip-tls-verify-backend"}
+// any of them the logs are read Pod by Pod. --max-log-requests asks for
+// more streams than jobs/log may follow in one request.
+var notServerFlags = []string{"previous", "since-time", "limit-bytes", "ignore-errors", "insecure-skip-tls-verify-backend", "max-log-requests"}
+
+// errSomeLogsUnreadable ends a read through jobs/log in which some
+// container's log could not be read (each said on stderr), as kubectl logs
+// fails unless --ignore-errors.
+var errSomeLogsUnreadable = errors.New("some logs could not be read")
 
 // serverLogs prints the Job's logs read through the jobs/log subresource,
 // when the server offers it and the flags can be said to it. done is false
-// when the caller should read them Pod by Pod instead.
+// when the caller should read them Pod by Pod instead: an older jobserver,
+// a flag jobs/log lacks, a user allowed pods/log but not jobs/log, or a
+// follow of more streams than one jobs/log request holds.
 func serverLogs(cmd *cobra.Command, flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, args []string, index int) (done bool, err error) {
 	for _, f := range notServerFlags {
 		if cmd.Flags().Changed(f) {
@@ -77,13 +85,28 @@ func serverLogs(cmd *cobra.Command, flags *genericclioptions.ConfigFlags, stream
 	prefix, _ := cmd.Flags().GetBool("prefix")
 	body, err := client.BatchV1().Jobs(ns).GetLogs(name, opts).Stream(cmd.Context())
 	if err != nil {
-		if apierrors.IsForbidden(err) {
-			err = fmt.Errorf("%w (reading a Job's logs takes get on jobs/log in batch.jobserver.dev, which the view role includes)", err)
+		if apierrors.IsForbidden(err) || tooManyStreams(err) {
+			return false, nil
 		}
 		return true, err
 	}
 	defer func() { _ = body.Close() }()
-	return true, printJobLogs(body, streams.Out, prefix)
+	return true, printJobLogs(body, streams.Out, streams.ErrOut, prefix)
+}
+
+// tooManyStreams tells whether jobs/log refused to follow that many
+// streams in one request.
+func tooManyStreams(err error) bool {
+	var status apierrors.APIStatus
+	if !errors.As(err, &status) || status.Status().Details == nil {
+		return false
+	}
+	for _, c := range status.Status().Details.Causes {
+		if string(c.Type) == names.TooManyLogStreamsCause {
+			return true
+		}
+	}
+	return false
 }
 
 // offersJobLogs tells whether the server lists jobs/log in discovery.
@@ -113,7 +136,11 @@ func jobLogOptions(cmd *cobra.Command, index int) (*batchv1.JobLogOptions, error
 		opts.Index = &ix
 	}
 	if fl.Changed("tail") {
-		if tail, _ := fl.GetInt64("tail"); tail >= 0 {
+		tail, _ := fl.GetInt64("tail")
+		if tail < -1 {
+			return nil, errors.New("--tail must be greater than or equal to -1")
+		}
+		if tail >= 0 {
 			opts.TailLines = &tail
 		}
 	}
@@ -130,17 +157,30 @@ func jobLogOptions(cmd *cobra.Command, index int) (*batchv1.JobLogOptions, error
 
 // printJobLogs copies the tagged lines of jobs/log ("[pod/POD/CONTAINER
 // index=N] line"), with kubectl's prefix "[pod/POD/CONTAINER] " if prefix,
-// else bare, as kubectl logs prints them.
-func printJobLogs(body io.Reader, out io.Writer, prefix bool) error {
+// else bare, as kubectl logs prints them. jobserver's own lines about a
+// log it could not read go to errOut, and make it return
+// errSomeLogsUnreadable once everything else is printed.
+func printJobLogs(body io.Reader, out, errOut io.Writer, prefix bool) error {
 	br := bufio.NewReader(body)
+	unreadable := false
 	for {
 		line, err := br.ReadString('\n')
 		if line != "" {
-			if _, werr := io.WriteString(out, untag(line, prefix)); werr != nil {
+			w := out
+			if tag, rest, ok := strings.Cut(line, "] "); ok && strings.HasPrefix(tag, "[pod/") && strings.HasPrefix(rest, "jobserver: ") {
+				w, unreadable = errOut, true
+				line = untag(line, true)
+			} else {
+				line = untag(line, prefix)
+			}
+			if _, werr := io.WriteString(w, line); werr != nil {
 				return werr
 			}
 		}
 		if errors.Is(err, io.EOF) {
+			if unreadable {
+				return errSomeLogsUnreadable
+			}
 			return nil
 		}
 		if err != nil {

@@ -60,3 +60,8 @@ const (
 	// EventReporter is the source component of the controller's Events.
 	EventReporter = "jobserver-controller"
 )
+
+// TooManyLogStreamsCause is the cause type of the 400 with which jobs/log
+// refuses to follow more streams than one request may hold; the kubectl
+// plugin then follows Pod by Pod, as kubectl does.
+const TooManyLogStreamsCause = "TooManyLogStreams"

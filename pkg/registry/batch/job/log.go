@@ -28,6 +28,7 @@ import (
 	"strings"
 	"sync"
 
+	"golang.org/x/sync/semaphore"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -47,10 +48,23 @@ import (
 	"github.com/jobserver-dev/jobserver/pkg/apis/batch/validation"
 )
 
-// MaxFollowStreams bounds the log streams one follow request of jobs/log
-// holds open towards kube-apiserver (one per container of each Pod). A Job
-// with more asks for fewer: one index, or without follow.
-const MaxFollowStreams = 50
+const (
+	// MaxFollowStreams bounds the log streams one follow request of
+	// jobs/log holds open towards kube-apiserver (one per container of each
+	// Pod). A Job with more is followed in parts: one index or one
+	// container at a time.
+	MaxFollowStreams = 50
+	// MaxOpenStreams bounds the pods/log streams all jobs/log requests of
+	// this server hold open at once (a read without follow holds one at a
+	// time). A request that would exceed it is answered 429 with a
+	// Retry-After, so that no caller can make jobserver hold an unbounded
+	// number of connections.
+	MaxOpenStreams = 200
+	// maxLineBytes bounds the memory a line takes: a longer line (a
+	// container that writes no newline) is passed on in tagged pieces of
+	// this size.
+	maxLineBytes = 64 << 10
+)
 
 // LogREST serves jobs/log: the logs of a Job's Pods, read from the cluster
 // (pods/log) with jobserver's own credentials, after the caller was
@@ -59,6 +73,8 @@ const MaxFollowStreams = 50
 type LogREST struct {
 	jobs *REST
 	pods corev1client.PodsGetter
+	// open counts the pods/log streams held open, up to MaxOpenStreams.
+	open *semaphore.Weighted
 }
 
 var (
@@ -69,7 +85,7 @@ var (
 // NewLogREST returns the jobs/log subresource, reading Jobs from jobs and
 // their Pods' logs through pods.
 func NewLogREST(jobs *REST, pods corev1client.PodsGetter) *LogREST {
-	return &LogREST{jobs: jobs, pods: pods}
+	return &LogREST{jobs: jobs, pods: pods, open: semaphore.NewWeighted(MaxOpenStreams)}
 }
 
 // New returns an empty Job, the parent of the subresource.
@@ -117,12 +133,28 @@ func (r *LogREST) Get(ctx context.Context, name string, options runtime.Object) 
 	if err != nil {
 		return nil, err
 	}
-	if opts.Follow && len(streams) > MaxFollowStreams {
-		return nil, apierrors.NewBadRequest(fmt.Sprintf(
-			"following job %q takes %d log streams (one per container of each pod), more than the %d allowed; "+
-				"follow one index (index=N) or one container, or read without follow", name, len(streams), MaxFollowStreams))
+	held := int64(1) // read one after the other
+	if opts.Follow {
+		if len(streams) > MaxFollowStreams {
+			return nil, tooManyStreamsError(name, len(streams), indexed)
+		}
+		held = int64(len(streams))
 	}
-	return &logStreamer{pods: r.pods, namespace: job.Namespace, opts: opts, streams: streams}, nil
+	return &logStreamer{pods: r.pods, namespace: job.Namespace, opts: opts, streams: streams, open: r.open, held: held}, nil
+}
+
+func tooManyStreamsError(name string, n int, indexed bool) error {
+	narrow := "one container (container=NAME)"
+	if indexed {
+		narrow = "one completion index (index=N) or " + narrow
+	}
+	err := apierrors.NewBadRequest(fmt.Sprintf(
+		"following job %q takes %d log streams (one per container of each pod), more than the %d one request may hold; "+
+			"follow %s, or read without follow", name, n, MaxFollowStreams, narrow))
+	err.ErrStatus.Details = &metav1.StatusDetails{Name: name, Group: batch.GroupName, Kind: "jobs",
+		Causes: []metav1.StatusCause{{Type: names.TooManyLogStreamsCause, Field: "follow",
+			Message: fmt.Sprintf("%d streams, at most %d", n, MaxFollowStreams)}}}
+	return err
 }
 
 // validateLogOptionsForJob checks what depends on the Job: an index only
@@ -323,6 +355,12 @@ type logStreamer struct {
 	namespace string
 	opts      *batch.JobLogOptions
 	streams   []logStream
+	// open counts the streams of all requests against MaxOpenStreams; this
+	// one holds held of them while it streams. Taken in InputStream, which
+	// the handler calls last, so that a request refused after Get (an
+	// Accept header asking for a Table, say) takes nothing.
+	open *semaphore.Weighted
+	held int64
 }
 
 var _ rest.ResourceStreamer = &logStreamer{}
@@ -333,30 +371,38 @@ func (s *logStreamer) GetObjectKind() schema.ObjectKind { return schema.EmptyObj
 // DeepCopyObject is not used on a stream; it returns the streamer itself.
 func (s *logStreamer) DeepCopyObject() runtime.Object { return s }
 
-// InputStream opens the first log before answering, so that a refusal
-// (the Pod went away, jobserver may not read pods/log) is a status, and
-// streams the rest in the background. An error on a later stream is
-// written as a tagged line, since the answer has begun.
+// InputStream starts the streams and returns their tagged lines. Without
+// follow, the first log is opened before answering, so that a refusal (the
+// Pod went away, jobserver may not read pods/log) is a status. Following,
+// every stream opens on its own: a kubelet answers a followed log only
+// once the container writes, and one quiet container must not hold up the
+// others. An error on a stream once the answer has begun is written as a
+// tagged line "jobserver: ...".
 func (s *logStreamer) InputStream(ctx context.Context, _, _ string) (io.ReadCloser, bool, string, error) {
-	first, err := s.open(ctx, s.streams[0])
-	if err != nil {
-		return nil, false, "", podsError(err, fmt.Sprintf("reading the log of pod %q container %q", s.streams[0].pod, s.streams[0].container))
+	if !s.open.TryAcquire(s.held) {
+		return nil, false, "", apierrors.NewTooManyRequests(fmt.Sprintf(
+			"jobserver already streams the most pod logs it will at once (%d); try again later", MaxOpenStreams), 5)
 	}
+	release := func() { s.open.Release(s.held) }
 	ctx, cancel := context.WithCancel(ctx)
+	var first io.ReadCloser
+	if !s.opts.Follow {
+		var err error
+		if first, err = s.openLog(ctx, s.streams[0]); err != nil {
+			cancel()
+			release()
+			return nil, false, "", podsError(err, fmt.Sprintf("reading the log of pod %q container %q", s.streams[0].pod, s.streams[0].container))
+		}
+	}
 	pr, pw := io.Pipe()
 	out := &lineWriter{w: pw}
 	go func() {
+		defer release()
 		defer cancel()
 		if s.opts.Follow {
 			var wg sync.WaitGroup
-			for i, st := range s.streams {
-				wg.Go(func() {
-					var r io.ReadCloser
-					if i == 0 {
-						r = first
-					}
-					s.copy(ctx, out, st, r)
-				})
+			for _, st := range s.streams {
+				wg.Go(func() { s.copy(ctx, out, st, nil) })
 			}
 			wg.Wait()
 		} else {
@@ -373,7 +419,7 @@ func (s *logStreamer) InputStream(ctx context.Context, _, _ string) (io.ReadClos
 	return &cancelOnClose{ReadCloser: pr, cancel: cancel}, s.opts.Follow, "text/plain; charset=utf-8", nil
 }
 
-func (s *logStreamer) open(ctx context.Context, st logStream) (io.ReadCloser, error) {
+func (s *logStreamer) openLog(ctx context.Context, st logStream) (io.ReadCloser, error) {
 	return s.pods.Pods(s.namespace).GetLogs(st.pod, &corev1.PodLogOptions{
 		Container:    st.container,
 		Follow:       s.opts.Follow,
@@ -387,30 +433,42 @@ func (s *logStreamer) open(ctx context.Context, st logStream) (io.ReadCloser, er
 func (s *logStreamer) copy(ctx context.Context, out *lineWriter, st logStream, r io.ReadCloser) {
 	if r == nil {
 		var err error
-		if r, err = s.open(ctx, st); err != nil {
+		if r, err = s.openLog(ctx, st); err != nil {
 			if ctx.Err() == nil {
-				out.line(st.tag, "jobserver: cannot read this log: "+err.Error()+"\n")
+				_ = out.line(st.tag, "jobserver: cannot read this log: "+err.Error()+"\n")
 			}
 			return
 		}
 	}
 	defer func() { _ = r.Close() }()
-	br := bufio.NewReader(r)
+	if err := copyLines(out, st.tag, r); err != nil && ctx.Err() == nil && !errors.Is(err, io.ErrClosedPipe) {
+		_ = out.line(st.tag, "jobserver: the log ended with an error: "+err.Error()+"\n")
+	}
+}
+
+// copyLines writes r's lines to out with tag, a line longer than
+// maxLineBytes as several tagged pieces, so that a line never takes more
+// memory than that. It returns nil at the end of r, or the error that
+// stopped it (a failed write: the caller went away).
+func copyLines(out *lineWriter, tag string, r io.Reader) error {
+	br := bufio.NewReaderSize(r, maxLineBytes)
 	for {
-		line, err := br.ReadString('\n')
-		if line != "" {
+		piece, err := br.ReadSlice('\n')
+		if len(piece) > 0 {
+			line := string(piece)
 			if !strings.HasSuffix(line, "\n") {
 				line += "\n"
 			}
-			if out.line(st.tag, line) != nil {
-				return // the caller went away
+			if werr := out.line(tag, line); werr != nil {
+				return werr
 			}
 		}
-		if err != nil {
-			if !errors.Is(err, io.EOF) && ctx.Err() == nil {
-				out.line(st.tag, "jobserver: the log ended with an error: "+err.Error()+"\n")
-			}
-			return
+		switch {
+		case err == nil, errors.Is(err, bufio.ErrBufferFull):
+		case errors.Is(err, io.EOF):
+			return nil
+		default:
+			return err
 		}
 	}
 }
