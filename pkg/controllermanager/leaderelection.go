@@ -31,8 +31,8 @@ import (
 	_ "k8s.io/component-base/metrics/prometheus/clientgo/leaderelection"
 )
 
-// ErrLeaderElectionLost ends a replica whose controller lost the Lease.
-var ErrLeaderElectionLost = errors.New("lost the controllers' leader election Lease")
+// errLeaseLost ends one term as leader: the Lease could not be renewed.
+var errLeaseLost = errors.New("lost the controllers' leader election Lease")
 
 // LeaderElectionConfig says which Lease to compete for, as whom, and with
 // which timing (client-go leaderelection semantics).
@@ -55,24 +55,47 @@ func (cfg *LeaderElectionConfig) withWatchDog(w *leaderelection.HealthzAdaptor) 
 }
 
 // runWithLeaderElection campaigns for the Lease and runs run while this
-// replica holds it.
+// replica holds it, term after term, until ctx ends or run fails.
 //
 // Shutdown (ctx ends): run's context is cancelled first, and the Lease is
 // released only once run has returned, so a standby replica takes over at
 // once and never overlaps with this one.
 //
-// Losing the Lease (it could not be renewed within the renew deadline):
-// run's context is cancelled, and once run has returned,
-// runWithLeaderElection returns ErrLeaderElectionLost. The replica does not
-// campaign again: jobserver exits non-zero and its supervisor restarts it,
-// as kube-controller-manager does. A restarted controller begins from a
-// fresh LIST with no expectations or backoff in memory, which is the state
-// the exactly-once argument of the decide step assumes; re-campaigning
-// in-process would have to rebuild exactly that, for no gain.
+// Losing the Lease (it could not be renewed within the renew deadline, say
+// while kube-apiserver was unreachable, or another replica holds it): run's
+// context is cancelled, and once run has returned the replica campaigns
+// again, in-process; the API half keeps serving meanwhile. run builds its
+// informers and controllers afresh each term (see runControllers), so a
+// new term begins from a fresh LIST with no expectations or backoff in
+// memory, exactly as a restarted process would: the state the exactly-once
+// argument of the decide step assumes.
 //
-// If run returns on its own (its caches never synced), the Lease is
-// released and its error returned.
+// If run returns on its own while leading (its caches never synced, a
+// controller failed), the Lease is released and its error returned: the
+// process exits non-zero.
 func runWithLeaderElection(ctx context.Context, lock resourcelock.Interface, cfg *LeaderElectionConfig, run func(context.Context) error) error {
+	logger := klog.FromContext(ctx)
+	for term := 1; ; term++ {
+		err := leadOneTerm(ctx, lock, cfg, run)
+		if !errors.Is(err, errLeaseLost) {
+			return err
+		}
+		logger.Info("Lost the Lease: the controllers stopped; the API keeps serving; campaigning again",
+			"lease", lock.Describe(), "identity", cfg.Identity, "terms", term)
+		// The elector retries every RetryPeriod on its own; this pause only
+		// keeps a Lease that is lost at once from spinning.
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(cfg.RetryPeriod):
+		}
+	}
+}
+
+// leadOneTerm campaigns for the Lease and runs run while this replica holds
+// it, once: it returns errLeaseLost when the Lease could not be renewed,
+// nil when ctx ended, or run's error.
+func leadOneTerm(ctx context.Context, lock resourcelock.Interface, cfg *LeaderElectionConfig, run func(context.Context) error) error {
 	logger := klog.FromContext(ctx)
 	// The elector's context ends only after run has returned (see above).
 	electorCtx, stopElector := context.WithCancel(context.WithoutCancel(ctx))
@@ -173,7 +196,7 @@ func runWithLeaderElection(ctx context.Context, lock resourcelock.Interface, cfg
 			releaseLease(ctx, lock, cfg.Identity)
 			return runErr
 		}
-		return ErrLeaderElectionLost
+		return errLeaseLost
 	}
 }
 

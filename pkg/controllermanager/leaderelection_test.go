@@ -124,40 +124,71 @@ func TestLeaderElectionShutdownStopsRunThenReleases(t *testing.T) {
 	assert.Empty(t, holder(t, client), "then released, for a standby to take over at once")
 }
 
-func TestLeaderElectionLostLeaseEndsRun(t *testing.T) {
+// TestLeaderElectionLostLeaseStopsRunAndCampaignsAgain: a replica that
+// cannot renew its Lease stops its controllers, stays up (the API half
+// keeps serving), and leads again, with a fresh run, once the Lease is free.
+func TestLeaderElectionLostLeaseStopsRunAndCampaignsAgain(t *testing.T) {
 	client := newLeaseClient()
 	cfg := testLeaderElection("a")
-	started := make(chan struct{})
-	var runStopped atomic.Bool
-	done := startElection(context.Background(), client, cfg, func(ctx context.Context) error {
-		close(started)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	starts := make(chan struct{}, 2)
+	var runs, stopped atomic.Int32
+	done := startElection(ctx, client, cfg, func(ctx context.Context) error {
+		runs.Add(1)
+		starts <- struct{}{}
 		<-ctx.Done()
-		runStopped.Store(true)
+		stopped.Add(1)
 		return nil
 	})
-	select {
-	case <-started:
-	case <-time.After(10 * time.Second):
-		t.Fatal("run did not start")
+	waitStart := func(what string) {
+		t.Helper()
+		select {
+		case <-starts:
+		case <-time.After(10 * time.Second):
+			t.Fatal(what)
+		}
 	}
+	waitStart("run did not start")
 
 	// Another replica takes the Lease (as after a network partition).
-	lease, err := client.CoordinationV1().Leases("jobserver-system").Get(context.Background(), LeaderElectionLeaseName, metav1.GetOptions{})
+	leases := client.CoordinationV1().Leases("jobserver-system")
+	lease, err := leases.Get(context.Background(), LeaderElectionLeaseName, metav1.GetOptions{})
 	require.NoError(t, err)
 	lease.Spec.HolderIdentity = ptr.To("b")
 	lease.Spec.LeaseDurationSeconds = ptr.To[int32](3600)
 	lease.Spec.RenewTime = &metav1.MicroTime{Time: time.Now()}
-	_, err = client.CoordinationV1().Leases("jobserver-system").Update(context.Background(), lease, metav1.UpdateOptions{})
+	_, err = leases.Update(context.Background(), lease, metav1.UpdateOptions{})
 	require.NoError(t, err)
 
+	require.Eventually(t, func() bool { return stopped.Load() == 1 }, 10*time.Second, 20*time.Millisecond,
+		"run is stopped once the Lease cannot be renewed")
 	select {
 	case err := <-done:
-		assert.True(t, errors.Is(err, ErrLeaderElectionLost), "got %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("runWithLeaderElection did not return after losing the Lease")
+		t.Fatalf("runWithLeaderElection returned (%v): the replica would exit", err)
+	case <-time.After(3 * cfg.LeaseDuration):
 	}
-	assert.True(t, runStopped.Load(), "run returned before runWithLeaderElection did")
+	assert.Equal(t, int32(1), runs.Load(), "no run while another replica holds the Lease")
 	assert.Equal(t, "b", holder(t, client))
+
+	// b gives the Lease up: a leads again, with a new run.
+	lease, err = leases.Get(context.Background(), LeaderElectionLeaseName, metav1.GetOptions{})
+	require.NoError(t, err)
+	lease.Spec.HolderIdentity = ptr.To("")
+	lease.Spec.LeaseDurationSeconds = ptr.To[int32](1)
+	_, err = leases.Update(context.Background(), lease, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	waitStart("a did not lead again once the Lease was free")
+	assert.Equal(t, "a", holder(t, client))
+
+	cancel()
+	select {
+	case err := <-done:
+		assert.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("runWithLeaderElection did not return on shutdown")
+	}
+	assert.Equal(t, int32(2), stopped.Load(), "both runs stopped")
 }
 
 func TestLeaderElectionStandbyDoesNotRun(t *testing.T) {
@@ -263,7 +294,7 @@ func TestLeaderElectionRunReturningWhileLeadingReleasesLease(t *testing.T) {
 	select {
 	case err := <-done:
 		require.Error(t, err)
-		assert.False(t, errors.Is(err, ErrLeaderElectionLost), "got %v", err)
+		assert.False(t, errors.Is(err, errLeaseLost), "got %v", err)
 	case <-time.After(10 * time.Second):
 		t.Fatal("runWithLeaderElection did not return")
 	}

@@ -18,7 +18,6 @@ package integration
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -740,8 +739,8 @@ func testLeaderHandover(t *testing.T, env *controllerEnv) {
 }
 
 // testLeaseLost: a leader that cannot renew its Lease (another holder took
-// it) stops its controller and jobserver exits with ErrLeaderElectionLost,
-// for its supervisor to restart it.
+// it) stops its controller but keeps serving the API, and leads again, in
+// the same process, once the Lease is free.
 func testLeaseLost(t *testing.T, env *controllerEnv) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -776,10 +775,36 @@ func testLeaseLost(t *testing.T, env *controllerEnv) {
 	})
 	require.NoError(t, err)
 
-	exited, runErr := server.WaitExit(time.Minute)
-	require.True(t, exited, "jobserver exits once it cannot renew the Lease")
-	assert.True(t, errors.Is(runErr, controllermanager.ErrLeaderElectionLost), "exit error: %v", runErr)
+	// The controller stops; the process and its API stay. A Job created
+	// now gets no Pod while the usurper holds the Lease.
+	ns := env.cluster.CreateNamespace(t, "leaselost")
+	jt := &jobTest{t: t, ns: ns, kube: env.cluster.Kube, jobs: server.Clientset(t)}
+	time.Sleep(3 * time.Second) // beyond the renew deadline: the controller has stopped
+	job := jt.create(ctx, newJob("while-usurped"))
+	time.Sleep(3 * time.Second)
+	assert.Empty(t, jt.pods(ctx, job), "no controller acts while another replica holds the Lease")
+	exited, runErr := server.WaitExit(time.Second)
+	require.False(t, exited, "jobserver keeps running after losing the Lease (exit: %v)", runErr)
+	_, err = jt.jobs.BatchV1().Jobs(ns).Get(ctx, "while-usurped", metav1.GetOptions{})
+	require.NoError(t, err, "the API keeps serving")
 	lease, err := leases.Get(ctx, controllermanager.LeaderElectionLeaseName, metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, "usurper", ptr.Deref(lease.Spec.HolderIdentity, ""), "the stopped replica did not take the Lease back")
+
+	// The usurper lets the Lease go: the same process leads again and the
+	// Job gets its Pod.
+	require.NoError(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		lease, err := leases.Get(ctx, controllermanager.LeaderElectionLeaseName, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		lease.Spec.HolderIdentity = ptr.To("")
+		lease.Spec.LeaseDurationSeconds = ptr.To[int32](1)
+		_, err = leases.Update(ctx, lease, metav1.UpdateOptions{})
+		return err
+	}))
+	jt.waitActivePods(ctx, job, 1)
+	lease, err = leases.Get(ctx, controllermanager.LeaderElectionLeaseName, metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, holder, ptr.Deref(lease.Spec.HolderIdentity, ""), "the same replica leads again")
 }

@@ -53,7 +53,8 @@ an embedded etcd in --embedded-etcd-data-dir.
 The controllers (--controllers; today the Job controller) create each Job's
 Pods in the cluster given by --kubeconfig (or the in-cluster configuration).
 With --leader-elect (the default) replicas compete for a Lease and one of
-them reconciles; a replica that loses the Lease exits non-zero.
+them reconciles; a replica that loses the Lease stops its controllers,
+keeps serving the API and campaigns again.
 --controllers-enabled=false makes an API-only replica; --standalone serves
 the API without a cluster and without the controllers.`,
 		SilenceUsage: true,
