@@ -17,6 +17,7 @@ limitations under the License.
 package apiserver
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -35,6 +36,7 @@ import (
 type EmbeddedEtcd struct {
 	etcd    *embed.Etcd
 	closing *atomic.Bool
+	failed  chan error
 }
 
 // quietWhenClosing drops etcd's log entries once Close has begun: etcd
@@ -97,8 +99,31 @@ func StartEmbeddedEtcd(dir string, readyTimeout time.Duration) (*EmbeddedEtcd, e
 		return nil, fmt.Errorf("embedded etcd in %s was not ready within %v", dir, readyTimeout)
 	}
 	klog.InfoS("Embedded etcd is ready", "dataDir", dir, "endpoint", "http://"+e.Clients[0].Addr().String())
-	return &EmbeddedEtcd{etcd: e, closing: closing}, nil
+	ee := &EmbeddedEtcd{etcd: e, closing: closing, failed: make(chan error, 1)}
+	go ee.watch(dir)
+	return ee, nil
 }
+
+// watch reports etcd stopping on its own after start (a fatal error of its
+// server, a listener that failed) on Failed. A stop that Close began is not
+// a failure.
+func (e *EmbeddedEtcd) watch(dir string) {
+	var err error
+	select {
+	case err = <-e.etcd.Err():
+	case <-e.etcd.Server.StopNotify():
+		err = errors.New("its server stopped")
+	}
+	if !e.closing.Load() {
+		e.failed <- fmt.Errorf("the embedded etcd in %s failed after start: %w", dir, err)
+	}
+}
+
+// Failed delivers the error that stopped etcd on its own after start; it
+// never delivers after Close. jobserver then shuts down and exits non-zero:
+// a process serving errors with nothing watching it helps no one, and its
+// supervisor restarts it on the same data directory.
+func (e *EmbeddedEtcd) Failed() <-chan error { return e.failed }
 
 // Endpoint is the client URL of the embedded etcd.
 func (e *EmbeddedEtcd) Endpoint() string {

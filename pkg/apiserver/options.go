@@ -29,6 +29,7 @@ import (
 	"k8s.io/apiserver/pkg/endpoints/openapi"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	genericfilters "k8s.io/apiserver/pkg/server/filters"
+	"k8s.io/apiserver/pkg/server/healthz"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
 	"k8s.io/apiserver/pkg/util/compatibility"
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
@@ -145,18 +146,19 @@ func (o *Options) UsesEmbeddedEtcd() bool {
 }
 
 // StartStorage starts the embedded etcd, if jobserver uses one, and points
-// the storage options at it. The returned function stops it; call it only
-// once the server has drained its requests.
-func (o *Options) StartStorage() (stop func(), err error) {
+// the storage options at it. stop stops it; call it only once the server
+// has drained its requests. failed delivers the error of an embedded etcd
+// that stopped on its own after start (never, with an external etcd).
+func (o *Options) StartStorage() (stop func(), failed <-chan error, err error) {
 	if !o.embeddedEtcd {
-		return func() {}, nil
+		return func() {}, nil, nil
 	}
 	etcd, err := StartEmbeddedEtcd(o.EmbeddedEtcdDataDir, time.Minute)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	o.Recommended.Etcd.StorageConfig.Transport.ServerList = []string{etcd.Endpoint()}
-	return etcd.Close, nil
+	return etcd.Close, etcd.Failed(), nil
 }
 
 // Config builds the server configuration. With the embedded etcd, call it
@@ -191,5 +193,24 @@ func (o *Options) Config() (*Config, error) {
 	if err := o.Recommended.ApplyTo(serverConfig); err != nil {
 		return nil, err
 	}
+	// etcd is a dependency: while it is out, a replica is unready (/readyz,
+	// /healthz), not dead. With etcd on /livez, as the generic server puts
+	// it, the liveness probe would restart every replica during an etcd
+	// outage and leave them in CrashLoopBackOff after it.
+	serverConfig.LivezChecks = withoutCheck(serverConfig.LivezChecks, "etcd")
+	if err := addEtcdAlarmsReadyzCheck(serverConfig, o.Recommended.Etcd.StorageConfig.Transport); err != nil {
+		return nil, err
+	}
 	return &Config{GenericConfig: serverConfig}, nil
+}
+
+// withoutCheck returns checks without the one named name.
+func withoutCheck(checks []healthz.HealthChecker, name string) []healthz.HealthChecker {
+	out := checks[:0:0]
+	for _, c := range checks {
+		if c.Name() != name {
+			out = append(out, c)
+		}
+	}
+	return out
 }

@@ -17,12 +17,17 @@ limitations under the License.
 package integration
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -31,6 +36,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
+	"github.com/jobserver-dev/jobserver/pkg/apiserver"
 	clientset "github.com/jobserver-dev/jobserver/pkg/generated/clientset/versioned"
 	"github.com/jobserver-dev/jobserver/test/integration/framework"
 )
@@ -175,13 +181,52 @@ func TestDiscovery(t *testing.T) {
 	assert.ElementsMatch(t, []string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}, jobs.Verbs)
 	assert.ElementsMatch(t, []string{"get", "patch", "update"}, byName["jobs/status"].Verbs)
 
-	// Health endpoints include the storage check.
+	// Readiness includes the storage checks; liveness does not (etcd is a
+	// dependency, see TestLivezSurvivesEtcdOutage).
 	raw, err := kc.Discovery().RESTClient().Get().AbsPath("/readyz").Param("verbose", "true").DoRaw(testContext(t))
 	require.NoError(t, err)
+	assert.Contains(t, string(raw), "[+]etcd ok")
 	assert.Contains(t, string(raw), "[+]etcd-readiness ok")
 	raw, err = kc.Discovery().RESTClient().Get().AbsPath("/livez").Param("verbose", "true").DoRaw(testContext(t))
 	require.NoError(t, err)
-	assert.Contains(t, string(raw), "[+]etcd ok")
+	assert.Contains(t, string(raw), "[+]ping ok")
+	assert.NotContains(t, string(raw), "etcd")
+}
+
+// TestLivezSurvivesEtcdOutage: with etcd gone, jobserver is unready (and
+// its requests fail) but live, so a liveness probe does not restart it into
+// CrashLoopBackOff.
+func TestLivezSurvivesEtcdOutage(t *testing.T) {
+	dir := t.TempDir()
+	etcd, err := apiserver.StartEmbeddedEtcd(dir, time.Minute)
+	require.NoError(t, err)
+	endpoint := etcd.Endpoint()
+	s := framework.StartServer(t, framework.ServerOptions{EtcdServers: endpoint})
+	kc, err := kubernetes.NewForConfig(s.AdminConfig)
+	require.NoError(t, err)
+	health := func(ctx context.Context, path string) (string, error) {
+		raw, err := kc.Discovery().RESTClient().Get().AbsPath(path).Param("verbose", "true").Timeout(5 * time.Second).DoRaw(ctx)
+		return string(raw), err
+	}
+	ctx := testContext(t)
+	_, err = health(ctx, "/readyz")
+	require.NoError(t, err)
+
+	etcd.Close()
+	require.Eventually(t, func() bool {
+		out, err := health(ctx, "/readyz")
+		return err != nil && strings.Contains(out, "[-]etcd failed")
+	}, time.Minute, 200*time.Millisecond, "unready while etcd is out")
+	for range 5 {
+		out, err := health(ctx, "/livez")
+		require.NoError(t, err, "live while etcd is out: %s", out)
+		time.Sleep(200 * time.Millisecond)
+	}
+	getCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err = s.Clientset(t).BatchV1().Jobs(ns).Get(getCtx, "any", metav1.GetOptions{})
+	require.Error(t, err, "requests fail while etcd is out")
+	assert.False(t, apierrors.IsNotFound(err), "not a false answer: %v", err)
 }
 
 func TestAuthorization(t *testing.T) {
@@ -208,4 +253,44 @@ func TestAuthorization(t *testing.T) {
 	list, err := s.Clientset(t).BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{})
 	require.NoError(t, err)
 	assert.Empty(t, list.Items)
+}
+
+// TestReadyzReportsEtcdNoSpace: an etcd whose database reached its quota
+// still answers reads, so the generic etcd checks pass while every write
+// fails; jobserver's etcd-alarms check makes the replica unready, naming
+// the alarm. Creates fail with a clear error meanwhile.
+func TestReadyzReportsEtcdNoSpace(t *testing.T) {
+	endpoint := framework.StartEtcdProcess(t, "--quota-backend-bytes=2097152")
+	s := framework.StartServer(t, framework.ServerOptions{EtcdServers: endpoint})
+	kc, err := kubernetes.NewForConfig(s.AdminConfig)
+	require.NoError(t, err)
+	ctx := testContext(t)
+	readyz := func() (string, error) {
+		raw, err := kc.Discovery().RESTClient().Get().AbsPath("/readyz").Param("verbose", "true").DoRaw(ctx)
+		return string(raw), err
+	}
+	out, err := readyz()
+	require.NoError(t, err)
+	assert.Contains(t, out, "[+]etcd-alarms ok")
+
+	// Fill etcd beside jobserver's prefix until it raises NOSPACE.
+	client, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	require.NoError(t, err)
+	defer func() { _ = client.Close() }()
+	value := strings.Repeat("x", 256<<10)
+	var putErr error
+	for i := 0; i < 64 && putErr == nil; i++ {
+		_, putErr = client.Put(ctx, fmt.Sprintf("/filler/%d", i), value)
+	}
+	require.ErrorContains(t, putErr, "database space exceeded", "the quota was reached")
+
+	require.Eventually(t, func() bool {
+		out, err := readyz()
+		return err != nil && strings.Contains(out, "[-]etcd-alarms failed") && strings.Contains(out, "[+]etcd ok")
+	}, 30*time.Second, 200*time.Millisecond, "unready with the NOSPACE alarm, though etcd answers reads")
+	raw, _ := kc.Discovery().RESTClient().Get().AbsPath("/readyz/etcd-alarms").DoRaw(ctx)
+	assert.Contains(t, string(raw), "NOSPACE")
+	_, err = s.Clientset(t).BatchV1().Jobs(ns).Create(ctx, newJob("no-space"), metav1.CreateOptions{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "database space exceeded")
 }

@@ -89,16 +89,41 @@ the API without a cluster and without the controllers.`,
 // Run starts the embedded etcd if needed, serves until ctx is cancelled,
 // then shuts down gracefully and stops the embedded etcd. The controllers,
 // if this replica runs them, start once the server serves (they read Jobs
-// through its loopback client) and stop first on shutdown. If they end on
-// their own (the Lease was lost), the server shuts down gracefully too and
-// Run returns that error, so the process exits non-zero and is restarted.
+// through its loopback client) and stop first on shutdown. If they fail
+// on their own, or the embedded etcd fails after start, the server shuts
+// down gracefully too and Run returns that error, so the process exits
+// non-zero and is restarted.
 func (o *Options) Run(ctx context.Context) error {
-	stopStorage, err := o.Server.StartStorage()
+	stopStorage, storageFailed, err := o.Server.StartStorage()
 	if err != nil {
 		return err
 	}
 	// Stopped only after the server has drained its requests.
 	defer stopStorage()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	storageErr := make(chan error, 1)
+	go func() {
+		select {
+		case err := <-storageFailed:
+			klog.ErrorS(err, "The embedded etcd failed; shutting jobserver down")
+			storageErr <- err
+			cancel(err)
+		case <-ctx.Done():
+		}
+	}()
+	err = o.serve(ctx)
+	select {
+	case sErr := <-storageErr:
+		return errors.Join(sErr, err)
+	default:
+		return err
+	}
+}
+
+// serve builds the server (and the controllers, if this replica runs them)
+// and serves until ctx ends.
+func (o *Options) serve(ctx context.Context) error {
 	config, err := o.Server.Config()
 	if err != nil {
 		return err

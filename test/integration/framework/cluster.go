@@ -214,9 +214,24 @@ func (c *Cluster) installJobserverRBAC(t testing.TB) {
 		}), "kube-apiserver did not publish kube-system/extension-apiserver-authentication")
 }
 
+// StartEtcdProcess starts the pinned etcd binary on its own, with extra
+// flags (say --quota-backend-bytes), and returns its client URL. It is
+// stopped when the test ends.
+func StartEtcdProcess(t testing.TB, extraFlags ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	logs := &kit.Logs{Dir: dir}
+	t.Cleanup(func() {
+		if t.Failed() {
+			logs.Dump(t.Logf, 40)
+		}
+	})
+	return startEtcd(t, toolsDir(t), dir, logs, extraFlags...)
+}
+
 // startEtcd starts the etcd binary with its data in dir and returns its
 // client URL.
-func startEtcd(t testing.TB, bin, dir string, logs *kit.Logs) string {
+func startEtcd(t testing.TB, bin, dir string, logs *kit.Logs, extraFlags ...string) string {
 	t.Helper()
 	var url string
 	startWithRetry(t, "etcd", func() (*kit.Process, func(context.Context) (bool, error)) {
@@ -225,13 +240,13 @@ func startEtcd(t testing.TB, bin, dir string, logs *kit.Logs) string {
 		peerURL := "http://127.0.0.1:" + strconv.Itoa(peer)
 		dataDir, err := os.MkdirTemp(dir, "etcd-")
 		require.NoError(t, err)
-		p := startProcess(t, logs, "etcd", filepath.Join(bin, "etcd"),
-			"--name=default", "--data-dir="+dataDir,
-			"--listen-client-urls="+url, "--advertise-client-urls="+url,
-			"--listen-peer-urls="+peerURL, "--initial-advertise-peer-urls="+peerURL,
-			"--initial-cluster=default="+peerURL,
+		p := startProcess(t, logs, "etcd", filepath.Join(bin, "etcd"), append([]string{
+			"--name=default", "--data-dir=" + dataDir,
+			"--listen-client-urls=" + url, "--advertise-client-urls=" + url,
+			"--listen-peer-urls=" + peerURL, "--initial-advertise-peer-urls=" + peerURL,
+			"--initial-cluster=default=" + peerURL,
 			"--unsafe-no-fsync", "--log-level=warn",
-		)
+		}, extraFlags...)...)
 		return p, func(ctx context.Context) (bool, error) {
 			req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/health", nil)
 			if err != nil {
