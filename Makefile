@@ -39,6 +39,19 @@ verify: ## Check formatting, vet, that generated code is up to date, and that kr
 test-unit: ## Unit tests (no network).
 	go test -count=1 $(GO_PACKAGES)
 
+# Native Go fuzz targets, package:Target. `go test` runs their seed corpus
+# (and testdata/fuzz regressions) in test-unit; test-fuzz fuzzes each.
+FUZZ_TARGETS := ./pkg/registry/batch/job:FuzzCreate ./pkg/registry/batch/job:FuzzUpdate \
+  ./pkg/controller/job:FuzzParseIndexes ./pkg/apis/batch/validation:FuzzValidateIndexes
+FUZZTIME ?= 5s
+
+.PHONY: test-fuzz
+test-fuzz: ## Fuzz each target for FUZZTIME (default 5s; a longer run: make test-fuzz FUZZTIME=10m).
+	@for t in $(FUZZ_TARGETS); do \
+	  echo "go test -run '^$$' -fuzz '^$${t#*:}$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 2s $${t%%:*}"; \
+	  go test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s "$${t%%:*}" || exit 1; \
+	done
+
 .PHONY: test-integration
 test-integration: ## Integration tests: real etcd (+ kube-apiserver for the controller) and jobserver in-process, on loopback.
 	hack/build-tools.sh etcd kube-apiserver
@@ -50,7 +63,7 @@ test-e2e: ## End-to-end tests: a local cluster (own ports, _output/e2e) through 
 	go test -count=1 -timeout $(TEST_TIMEOUT) ./test/e2e/...
 
 .PHONY: test
-test: verify test-unit test-integration test-e2e ## Everything CI runs: verify, unit, integration and e2e tests.
+test: verify test-unit test-fuzz test-integration test-e2e ## Everything CI runs: verify, unit, fuzz (short), integration and e2e tests.
 
 .PHONY: bench
 bench: ## Benchmarks (print figures; no timed assertions).

@@ -89,6 +89,7 @@ func TestController(t *testing.T) {
 	t.Run("ControllerRestartMidJob", func(t *testing.T) { testControllerRestartMidJob(t, env) })
 	t.Run("LeaderHandover", func(t *testing.T) { testLeaderHandover(t, env) })
 	t.Run("LeaseLost", func(t *testing.T) { testLeaseLost(t, env) })
+	t.Run("KubeAPIServerOutage", func(t *testing.T) { testKubeAPIServerOutage(t, env) })
 }
 
 // controllerEnv is the cluster and the jobserver currently serving.
@@ -807,4 +808,49 @@ func testLeaseLost(t *testing.T, env *controllerEnv) {
 	lease, err = leases.Get(ctx, controllermanager.LeaderElectionLeaseName, metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, holder, ptr.Deref(lease.Spec.HolderIdentity, ""), "the same replica leads again")
+}
+
+// testKubeAPIServerOutage: kube-apiserver stopped for 15 s mid-Job. The
+// Lease cannot be renewed, so the controller stops, but jobserver's process
+// does not exit and its API keeps answering (the admin's certificate and
+// system:masters are checked locally). Once kube-apiserver is back, the
+// same process leads again and the Job completes with exact counts.
+func testKubeAPIServerOutage(t *testing.T, env *controllerEnv) {
+	ctx, jt := env.setup(t, "kasoutage")
+	job := newJob("outage")
+	job.Spec.Completions = ptr.To[int32](4)
+	job.Spec.Parallelism = ptr.To[int32](2)
+	job = jt.create(ctx, job)
+	pods := jt.waitActivePods(ctx, job, 2)
+	jt.finishPod(ctx, pods[0].Name, 0, time.Now())
+	jt.waitJob(ctx, job.Name, "succeeded=1", func(j *batchv1.Job) bool { return j.Status.Succeeded == 1 })
+
+	env.cluster.StopKubeAPIServer(t)
+	for outage := time.Now(); time.Since(outage) < 15*time.Second; {
+		_, err := jt.jobs.BatchV1().Jobs(jt.ns).Get(ctx, job.Name, metav1.GetOptions{})
+		require.NoError(t, err, "jobserver's API answers while kube-apiserver is down")
+		exited, exitErr := env.server.WaitExit(time.Second)
+		require.False(t, exited, "jobserver exited during the outage: %v", exitErr)
+	}
+	env.cluster.StartKubeAPIServer(t)
+
+	// Play the kubelet: finish each active pod once, until the Job is done.
+	finished := map[string]bool{pods[0].Name: true}
+	var done *batchv1.Job
+	require.NoError(t, wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		for _, p := range activePods(jt.pods(ctx, job)) {
+			if !finished[p.Name] {
+				finished[p.Name] = true
+				jt.finishPod(ctx, p.Name, 0, time.Now())
+			}
+		}
+		done = jt.get(ctx, job.Name)
+		return kit.HasTrueCondition(done, batchv1.JobComplete), nil
+	}), "the controller resumes after the outage")
+	assert.Equal(t, int32(4), done.Status.Succeeded)
+	assert.Equal(t, int32(0), done.Status.Failed)
+	jt.assertFinishedCleanly(ctx, done)
+	assert.Len(t, jt.pods(ctx, job), 4, "each completion by one pod: none created twice")
+	exited, exitErr := env.server.WaitExit(0)
+	assert.False(t, exited, "jobserver still runs: %v", exitErr)
 }

@@ -76,6 +76,12 @@ type Cluster struct {
 	// front-proxy client credentials (--proxy-client-cert-file), with which
 	// a test can play the aggregator.
 	FrontProxyCertFile, FrontProxyKeyFile string
+
+	// kubeAPIServer is the running kube-apiserver; kubeAPIServerArgs and
+	// logs start it again on the same port (RestartKubeAPIServer).
+	kubeAPIServer     *kit.Process
+	kubeAPIServerArgs []string
+	logs              *kit.Logs
 }
 
 // StartCluster starts etcd and kube-apiserver, waits until kube-apiserver
@@ -108,10 +114,10 @@ func StartCluster(t testing.TB) *Cluster {
 
 	etcdURL := startEtcd(t, bin, dir, logs)
 
-	c := &Cluster{CA: ca, EtcdURL: etcdURL, FrontProxyCertFile: proxyCertFile, FrontProxyKeyFile: proxyKeyFile}
+	c := &Cluster{CA: ca, EtcdURL: etcdURL, FrontProxyCertFile: proxyCertFile, FrontProxyKeyFile: proxyKeyFile, logs: logs}
 	startWithRetry(t, "kube-apiserver", func() (*kit.Process, func(context.Context) (bool, error)) {
 		port := freePort(t)
-		p := startProcess(t, logs, "kube-apiserver", filepath.Join(bin, "kube-apiserver"), kit.KubeAPIServerFlags(kit.KubeAPIServer{
+		c.kubeAPIServerArgs = kit.KubeAPIServerFlags(kit.KubeAPIServer{
 			EtcdURL:                      etcdURL,
 			Port:                         port,
 			CertFile:                     certFile,
@@ -122,7 +128,9 @@ func StartCluster(t testing.TB) *Cluster {
 			FrontProxyCAFile:             frontProxyCA.File,
 			FrontProxyClientCertFile:     proxyCertFile,
 			FrontProxyClientKeyFile:      proxyKeyFile,
-		})...)
+		})
+		p := startProcess(t, logs, "kube-apiserver", filepath.Join(bin, "kube-apiserver"), c.kubeAPIServerArgs...)
+		c.kubeAPIServer = p
 		certPEM, keyPEM := ca.MustIssue(t, kit.ClientCert("kubernetes-admin", "system:masters"))
 		c.AdminConfig = &rest.Config{
 			Host:            "https://127.0.0.1:" + strconv.Itoa(port),
@@ -143,6 +151,28 @@ func StartCluster(t testing.TB) *Cluster {
 		"system:serviceaccount:"+JobserverNamespace+":"+JobserverServiceAccount)
 	c.installJobserverRBAC(t)
 	return c
+}
+
+// StopKubeAPIServer stops kube-apiserver (SIGTERM), as an outage or a
+// control-plane upgrade would; StartKubeAPIServer brings it back.
+func (c *Cluster) StopKubeAPIServer(t testing.TB) {
+	t.Helper()
+	c.kubeAPIServer.Stop(stopGrace)
+}
+
+// StartKubeAPIServer starts kube-apiserver again, with the same flags and
+// port, and waits until it is ready.
+func (c *Cluster) StartKubeAPIServer(t testing.TB) {
+	t.Helper()
+	c.kubeAPIServer = startProcess(t, c.logs, "kube-apiserver", filepath.Join(toolsDir(t), "kube-apiserver"), c.kubeAPIServerArgs...)
+	require.NoError(t, wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 2*time.Minute, true,
+		func(ctx context.Context) (bool, error) {
+			if c.kubeAPIServer.Exited() {
+				return false, fmt.Errorf("kube-apiserver exited on restart: %v", c.kubeAPIServer.Wait())
+			}
+			_, err := c.Kube.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+			return err == nil, nil
+		}), "kube-apiserver did not become ready again")
 }
 
 // CreateNamespace creates a namespace named after prefix, with the default
