@@ -90,6 +90,7 @@ func TestController(t *testing.T) {
 	t.Run("LeaderHandover", func(t *testing.T) { testLeaderHandover(t, env) })
 	t.Run("LeaseLost", func(t *testing.T) { testLeaseLost(t, env) })
 	t.Run("KubeAPIServerOutage", func(t *testing.T) { testKubeAPIServerOutage(t, env) })
+	t.Run("ExternalEtcdOutage", func(t *testing.T) { testExternalEtcdOutage(t, env) })
 }
 
 // controllerEnv is the cluster and the jobserver currently serving.
@@ -853,4 +854,67 @@ func testKubeAPIServerOutage(t *testing.T, env *controllerEnv) {
 	assert.Len(t, jt.pods(ctx, job), 4, "each completion by one pod: none created twice")
 	exited, exitErr := env.server.WaitExit(0)
 	assert.False(t, exited, "jobserver still runs: %v", exitErr)
+}
+
+// testExternalEtcdOutage: jobserver's external etcd stopped for 30 s during
+// a running Job, a pod finishing meanwhile. Requests fail (5xx or time
+// out) but jobserver does not exit; it is ready again within 30 s of etcd's
+// return, nothing written before is lost, and the Job completes with exact
+// counts.
+func testExternalEtcdOutage(t *testing.T, env *controllerEnv) {
+	// Outlives the subtest, as the server does, and is stopped after it.
+	etcd := framework.StartEtcdProcess(outliving{T: t, parent: env.t})
+	env.server.Stop() // one leader, whose Jobs are in this etcd
+	so := env.so
+	so.EtcdServers = etcd.URL
+	env.server = env.startServer(t, so)
+	ctx, jt := env.setup(t, "etcdoutage")
+	job := newJob("outage")
+	job.Spec.Completions = ptr.To[int32](4)
+	job.Spec.Parallelism = ptr.To[int32](2)
+	job = jt.create(ctx, job)
+	pods := jt.waitActivePods(ctx, job, 2)
+	jt.finishPod(ctx, pods[0].Name, 0, time.Now())
+	before := jt.waitJob(ctx, job.Name, "succeeded=1", func(j *batchv1.Job) bool { return j.Status.Succeeded == 1 })
+
+	etcd.Stop()
+	jt.finishPod(ctx, pods[1].Name, 0, time.Now()) // the kubelet goes on
+	for outage := time.Now(); time.Since(outage) < 30*time.Second; {
+		reqCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		_, err := jt.jobs.BatchV1().Jobs(jt.ns).Get(reqCtx, job.Name, metav1.GetOptions{ResourceVersion: ""})
+		cancel()
+		require.Error(t, err, "a quorum read cannot succeed without etcd")
+		assert.False(t, apierrors.IsNotFound(err), "never a false answer: %v", err)
+		exited, exitErr := env.server.WaitExit(time.Second)
+		require.False(t, exited, "jobserver exited during the etcd outage: %v", exitErr)
+	}
+	etcd.Start(t)
+	back := time.Now()
+	kc, err := kubernetes.NewForConfig(env.server.AdminConfig)
+	require.NoError(t, err)
+	require.NoError(t, wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		_, err := kc.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+		return err == nil, nil
+	}), "ready again within 30 s of etcd's return")
+	t.Logf("ready %v after etcd's return", time.Since(back).Round(100*time.Millisecond))
+	after := jt.get(ctx, job.Name)
+	assert.Equal(t, before.UID, after.UID, "the Job written before the outage is there")
+	assert.GreaterOrEqual(t, after.Status.Succeeded, before.Status.Succeeded, "and so is its progress")
+
+	finished := map[string]bool{pods[0].Name: true, pods[1].Name: true}
+	var done *batchv1.Job
+	require.NoError(t, wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		for _, p := range activePods(jt.pods(ctx, job)) {
+			if !finished[p.Name] {
+				finished[p.Name] = true
+				jt.finishPod(ctx, p.Name, 0, time.Now())
+			}
+		}
+		done = jt.get(ctx, job.Name)
+		return kit.HasTrueCondition(done, batchv1.JobComplete), nil
+	}), "the Job completes after the outage")
+	assert.Equal(t, int32(4), done.Status.Succeeded)
+	assert.Equal(t, int32(0), done.Status.Failed)
+	jt.assertFinishedCleanly(ctx, done)
+	assert.Len(t, jt.pods(ctx, job), 4, "each completion by one pod, the one that finished during the outage counted once")
 }

@@ -260,7 +260,7 @@ func TestAuthorization(t *testing.T) {
 // fails; jobserver's etcd-alarms check makes the replica unready, naming
 // the alarm. Creates fail with a clear error meanwhile.
 func TestReadyzReportsEtcdNoSpace(t *testing.T) {
-	endpoint := framework.StartEtcdProcess(t, "--quota-backend-bytes=2097152")
+	endpoint := framework.StartEtcdProcess(t, "--quota-backend-bytes=2097152").URL
 	s := framework.StartServer(t, framework.ServerOptions{EtcdServers: endpoint})
 	kc, err := kubernetes.NewForConfig(s.AdminConfig)
 	require.NoError(t, err)

@@ -112,7 +112,7 @@ func StartCluster(t testing.TB) *Cluster {
 	proxyCertFile, proxyKeyFile := filepath.Join(dir, "front-proxy-client.crt"), filepath.Join(dir, "front-proxy-client.key")
 	require.NoError(t, kit.WriteCertAndKey(proxyCertFile, proxyKeyFile, proxyCert, proxyKey))
 
-	etcdURL := startEtcd(t, bin, dir, logs)
+	etcdURL, _, _ := startEtcd(t, bin, dir, logs)
 
 	c := &Cluster{CA: ca, EtcdURL: etcdURL, FrontProxyCertFile: proxyCertFile, FrontProxyKeyFile: proxyKeyFile, logs: logs}
 	startWithRetry(t, "kube-apiserver", func() (*kit.Process, func(context.Context) (bool, error)) {
@@ -244,54 +244,86 @@ func (c *Cluster) installJobserverRBAC(t testing.TB) {
 		}), "kube-apiserver did not publish kube-system/extension-apiserver-authentication")
 }
 
+// EtcdProcess is the pinned etcd binary run on its own, for tests that
+// stop it and start it again on the same port and data.
+type EtcdProcess struct {
+	// URL is the client URL.
+	URL  string
+	proc *kit.Process
+	bin  string
+	args []string
+	logs *kit.Logs
+}
+
 // StartEtcdProcess starts the pinned etcd binary on its own, with extra
-// flags (say --quota-backend-bytes), and returns its client URL. It is
+// flags (say --quota-backend-bytes), and waits until it is healthy. It is
 // stopped when the test ends.
-func StartEtcdProcess(t testing.TB, extraFlags ...string) string {
+func StartEtcdProcess(t testing.TB, extraFlags ...string) *EtcdProcess {
 	t.Helper()
 	dir := t.TempDir()
-	logs := &kit.Logs{Dir: dir}
+	e := &EtcdProcess{bin: filepath.Join(toolsDir(t), "etcd"), logs: &kit.Logs{Dir: dir}}
 	t.Cleanup(func() {
 		if t.Failed() {
-			logs.Dump(t.Logf, 40)
+			e.logs.Dump(t.Logf, 40)
 		}
 	})
-	return startEtcd(t, toolsDir(t), dir, logs, extraFlags...)
+	e.URL, e.proc, e.args = startEtcd(t, filepath.Dir(e.bin), dir, e.logs, extraFlags...)
+	return e
+}
+
+// Stop stops etcd (SIGTERM), as an outage would.
+func (e *EtcdProcess) Stop() { e.proc.Stop(stopGrace) }
+
+// Start starts etcd again on its port and data, and waits until it is
+// healthy.
+func (e *EtcdProcess) Start(t testing.TB) {
+	t.Helper()
+	e.proc = startProcess(t, e.logs, "etcd", e.bin, e.args...)
+	require.NoError(t, wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, time.Minute, true,
+		func(ctx context.Context) (bool, error) {
+			if e.proc.Exited() {
+				return false, fmt.Errorf("etcd exited on restart: %v", e.proc.Wait())
+			}
+			return etcdHealthy(ctx, e.URL), nil
+		}), "etcd did not become healthy again")
 }
 
 // startEtcd starts the etcd binary with its data in dir and returns its
 // client URL.
-func startEtcd(t testing.TB, bin, dir string, logs *kit.Logs, extraFlags ...string) string {
+func startEtcd(t testing.TB, bin, dir string, logs *kit.Logs, extraFlags ...string) (url string, p *kit.Process, args []string) {
 	t.Helper()
-	var url string
 	startWithRetry(t, "etcd", func() (*kit.Process, func(context.Context) (bool, error)) {
 		client, peer := freePort(t), freePort(t)
 		url = "http://127.0.0.1:" + strconv.Itoa(client)
 		peerURL := "http://127.0.0.1:" + strconv.Itoa(peer)
 		dataDir, err := os.MkdirTemp(dir, "etcd-")
 		require.NoError(t, err)
-		p := startProcess(t, logs, "etcd", filepath.Join(bin, "etcd"), append([]string{
+		args = append([]string{
 			"--name=default", "--data-dir=" + dataDir,
 			"--listen-client-urls=" + url, "--advertise-client-urls=" + url,
 			"--listen-peer-urls=" + peerURL, "--initial-advertise-peer-urls=" + peerURL,
 			"--initial-cluster=default=" + peerURL,
 			"--unsafe-no-fsync", "--log-level=warn",
-		}, extraFlags...)...)
-		return p, func(ctx context.Context) (bool, error) {
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/health", nil)
-			if err != nil {
-				return false, err
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				return false, nil
-			}
-			defer resp.Body.Close()
-			body, _ := io.ReadAll(resp.Body)
-			return resp.StatusCode == http.StatusOK && strings.Contains(string(body), `"health":"true"`), nil
-		}
+		}, extraFlags...)
+		p = startProcess(t, logs, "etcd", filepath.Join(bin, "etcd"), args...)
+		return p, func(ctx context.Context) (bool, error) { return etcdHealthy(ctx, url), nil }
 	})
-	return url
+	return url, p, args
+}
+
+// etcdHealthy tells whether etcd at url answers its /health as healthy.
+func etcdHealthy(ctx context.Context, url string) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/health", nil)
+	if err != nil {
+		return false
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode == http.StatusOK && strings.Contains(string(body), `"health":"true"`)
 }
 
 // startWithRetry starts a process and waits until ready says so. A
