@@ -28,6 +28,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.etcd.io/etcd/client/pkg/v3/transport"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -91,6 +94,7 @@ func TestController(t *testing.T) {
 	t.Run("LeaseLost", func(t *testing.T) { testLeaseLost(t, env) })
 	t.Run("KubeAPIServerOutage", func(t *testing.T) { testKubeAPIServerOutage(t, env) })
 	t.Run("ExternalEtcdOutage", func(t *testing.T) { testExternalEtcdOutage(t, env) })
+	t.Run("EtcdMemberKilled", func(t *testing.T) { testEtcdMemberKilled(t, env) })
 }
 
 // controllerEnv is the cluster and the jobserver currently serving.
@@ -917,4 +921,88 @@ func testExternalEtcdOutage(t *testing.T, env *controllerEnv) {
 	assert.Equal(t, int32(0), done.Status.Failed)
 	jt.assertFinishedCleanly(ctx, done)
 	assert.Len(t, jt.pods(ctx, job), 4, "each completion by one pod, the one that finished during the outage counted once")
+}
+
+// testEtcdMemberKilled: jobserver on a 3-member TLS etcd cluster (client
+// and peer certificates). The member leading the etcd cluster is SIGKILLed
+// mid-Job and started again later: reads keep working but for at most the
+// election, and the Job completes with exact counts.
+func testEtcdMemberKilled(t *testing.T, env *controllerEnv) {
+	etcd := framework.StartEtcdCluster(outliving{T: t, parent: env.t}, 3)
+	env.server.Stop()
+	so := env.so
+	so.EtcdServers = etcd.URLs()
+	so.ExtraFlags = append(so.ExtraFlags[:len(so.ExtraFlags):len(so.ExtraFlags)],
+		"--etcd-cafile="+etcd.CAFile, "--etcd-certfile="+etcd.CertFile, "--etcd-keyfile="+etcd.KeyFile)
+	env.server = env.startServer(t, so)
+	ctx, jt := env.setup(t, "etcdmember")
+	job := newJob("member")
+	job.Spec.Completions = ptr.To[int32](4)
+	job.Spec.Parallelism = ptr.To[int32](2)
+	job = jt.create(ctx, job)
+	pods := jt.waitActivePods(ctx, job, 2)
+	jt.finishPod(ctx, pods[0].Name, 0, time.Now())
+	jt.waitJob(ctx, job.Name, "succeeded=1", func(j *batchv1.Job) bool { return j.Status.Succeeded == 1 })
+
+	leader := etcdLeader(ctx, t, etcd)
+	etcd.Members[leader].Kill()
+	// Quorum reads, one every 100 ms for 10 s: failures only while the two
+	// others elect a leader (etcd's election timeout is 1 s).
+	var longest, streak time.Duration
+	var failures int
+	for start := time.Now(); time.Since(start) < 10*time.Second; {
+		began := time.Now()
+		reqCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_, err := jt.jobs.BatchV1().Jobs(jt.ns).Get(reqCtx, job.Name, metav1.GetOptions{})
+		cancel()
+		if err != nil {
+			failures++
+			streak += time.Since(began)
+			longest = max(longest, streak)
+		} else {
+			streak = 0
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("member %d (the leader) killed: %d failed reads, longest run of failures %v", leader, failures, longest)
+	assert.Less(t, longest, 5*time.Second, "requests fail for no longer than the election")
+	jt.finishPod(ctx, pods[1].Name, 0, time.Now())
+	etcd.Members[leader].Start(t)
+
+	finished := map[string]bool{pods[0].Name: true, pods[1].Name: true}
+	var done *batchv1.Job
+	require.NoError(t, wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		for _, p := range activePods(jt.pods(ctx, job)) {
+			if !finished[p.Name] {
+				finished[p.Name] = true
+				jt.finishPod(ctx, p.Name, 0, time.Now())
+			}
+		}
+		done = jt.get(ctx, job.Name)
+		return kit.HasTrueCondition(done, batchv1.JobComplete), nil
+	}), "the Job completes")
+	assert.Equal(t, int32(4), done.Status.Succeeded)
+	assert.Equal(t, int32(0), done.Status.Failed)
+	jt.assertFinishedCleanly(ctx, done)
+	assert.Len(t, jt.pods(ctx, job), 4, "each completion by one pod")
+}
+
+// etcdLeader returns the index of the member that leads the etcd cluster.
+func etcdLeader(ctx context.Context, t *testing.T, etcd *framework.EtcdCluster) int {
+	t.Helper()
+	tlsInfo := transport.TLSInfo{CertFile: etcd.CertFile, KeyFile: etcd.KeyFile, TrustedCAFile: etcd.CAFile}
+	tlsConfig, err := tlsInfo.ClientConfig()
+	require.NoError(t, err)
+	for i, m := range etcd.Members {
+		client, err := clientv3.New(clientv3.Config{Endpoints: []string{m.URL}, TLS: tlsConfig, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+		require.NoError(t, err)
+		status, err := client.Status(ctx, m.URL)
+		_ = client.Close()
+		require.NoError(t, err)
+		if status.Header.MemberId == status.Leader {
+			return i
+		}
+	}
+	t.Fatal("no etcd member leads")
+	return -1
 }

@@ -151,6 +151,8 @@ type CertOptions struct {
 	IPs      []net.IP
 	// Usage is x509.ExtKeyUsageClientAuth or x509.ExtKeyUsageServerAuth.
 	Usage x509.ExtKeyUsage
+	// AlsoUsage adds usages: an etcd peer certificate serves and dials.
+	AlsoUsage []x509.ExtKeyUsage
 	// Validity is how long the certificate is valid (DefaultValidity if
 	// zero).
 	Validity time.Duration
@@ -186,7 +188,7 @@ func (ca *CA) Issue(o CertOptions) (certPEM, keyPEM []byte, err error) {
 		DNSNames:              o.DNSNames,
 		IPAddresses:           o.IPs,
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage:           []x509.ExtKeyUsage{o.Usage},
+		ExtKeyUsage:           append([]x509.ExtKeyUsage{o.Usage}, o.AlsoUsage...),
 		BasicConstraintsValid: true,
 	}, validity, key.Public(), ca.Cert, ca.Key)
 	if err != nil {

@@ -253,6 +253,9 @@ type EtcdProcess struct {
 	bin  string
 	args []string
 	logs *kit.Logs
+	// health checks /health (with the client certificate of a TLS
+	// cluster); nil is http.DefaultClient.
+	health *http.Client
 }
 
 // StartEtcdProcess starts the pinned etcd binary on its own, with extra
@@ -274,6 +277,9 @@ func StartEtcdProcess(t testing.TB, extraFlags ...string) *EtcdProcess {
 // Stop stops etcd (SIGTERM), as an outage would.
 func (e *EtcdProcess) Stop() { e.proc.Stop(stopGrace) }
 
+// Kill SIGKILLs etcd, as a crash would.
+func (e *EtcdProcess) Kill() { e.proc.Kill() }
+
 // Start starts etcd again on its port and data, and waits until it is
 // healthy.
 func (e *EtcdProcess) Start(t testing.TB) {
@@ -284,7 +290,7 @@ func (e *EtcdProcess) Start(t testing.TB) {
 			if e.proc.Exited() {
 				return false, fmt.Errorf("etcd exited on restart: %v", e.proc.Wait())
 			}
-			return etcdHealthy(ctx, e.URL), nil
+			return etcdHealthy(ctx, e.health, e.URL), nil
 		}), "etcd did not become healthy again")
 }
 
@@ -306,18 +312,22 @@ func startEtcd(t testing.TB, bin, dir string, logs *kit.Logs, extraFlags ...stri
 			"--unsafe-no-fsync", "--log-level=warn",
 		}, extraFlags...)
 		p = startProcess(t, logs, "etcd", filepath.Join(bin, "etcd"), args...)
-		return p, func(ctx context.Context) (bool, error) { return etcdHealthy(ctx, url), nil }
+		return p, func(ctx context.Context) (bool, error) { return etcdHealthy(ctx, nil, url), nil }
 	})
 	return url, p, args
 }
 
-// etcdHealthy tells whether etcd at url answers its /health as healthy.
-func etcdHealthy(ctx context.Context, url string) bool {
+// etcdHealthy tells whether etcd at url answers its /health as healthy,
+// asked with client (http.DefaultClient if nil).
+func etcdHealthy(ctx context.Context, client *http.Client, url string) bool {
+	if client == nil {
+		client = http.DefaultClient
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/health", nil)
 	if err != nil {
 		return false
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return false
 	}
