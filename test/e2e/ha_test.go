@@ -24,6 +24,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -32,6 +33,7 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 
@@ -46,9 +48,20 @@ import (
 type replica struct {
 	name string
 	port int
+	args []string
 	proc *kit.Process
 	jobs clientset.Interface
 	raw  rest.Interface
+}
+
+// start starts the replica's process (again) and waits until it is ready.
+func (r *replica) start(t *testing.T) {
+	t.Helper()
+	r.proc = startProcess(t, "jobserver-"+r.name, r.args, "POD_NAME="+r.name)
+	framework.Eventually(t, 2*time.Minute, r.name+" to be ready", func(ctx context.Context) (bool, error) {
+		_, err := r.raw.Get().AbsPath("/readyz").DoRaw(ctx)
+		return err == nil, nil
+	})
 }
 
 // mainJobserver returns the PID and command line of the cluster's jobserver.
@@ -116,12 +129,12 @@ func syncsOf(t *testing.T, r *replica) float64 {
 	return total
 }
 
-// TestHighAvailability runs two jobserver replicas on shared storage: only
-// the Lease holder reconciles; killing it with SIGKILL mid-Job, the other
-// takes over and the Indexed Job completes with every index succeeded
-// exactly once. It replaces the cluster's jobserver while it runs, so it
-// is not parallel.
-func TestHighAvailability(t *testing.T) {
+// startReplicas replaces the cluster's jobserver with two replicas,
+// replica-a and replica-b, on shared storage (the cluster's etcd, a fresh
+// prefix), with extra flags, and waits until both are ready. The cluster's
+// own jobserver comes back when the test ends.
+func startReplicas(t *testing.T, extra ...string) []*replica {
+	t.Helper()
 	mainPID, mainArgs := mainJobserver(t)
 	mainPort, _ := strconv.Atoi(cluster.JobserverPort)
 	require.NoError(t, syscall.Kill(mainPID, syscall.SIGTERM))
@@ -152,10 +165,11 @@ func TestHighAvailability(t *testing.T) {
 	for i, name := range []string{"replica-a", "replica-b"} {
 		port := mainPort + 100*i // replica-a serves the APIService's port
 		args := withFlag(withFlag(withFlag(mainArgs, "etcd-servers", etcd), "etcd-prefix", prefix), "secure-port", strconv.Itoa(port))
-		r := &replica{name: name, port: port, proc: startProcess(t, "jobserver-"+name, args, "POD_NAME="+name)}
+		args = append(args, extra...)
 		cfg := directConfig(t, port)
-		r.jobs = clientset.NewForConfigOrDie(cfg)
-		r.raw = clientset.NewForConfigOrDie(cfg).Discovery().RESTClient()
+		r := &replica{name: name, port: port, args: args,
+			jobs: clientset.NewForConfigOrDie(cfg), raw: clientset.NewForConfigOrDie(cfg).Discovery().RESTClient()}
+		r.proc = startProcess(t, "jobserver-"+name, args, "POD_NAME="+name)
 		replicas = append(replicas, r)
 		t.Cleanup(func() {
 			r.proc.Stop(30 * time.Second)
@@ -168,21 +182,38 @@ func TestHighAvailability(t *testing.T) {
 			return err == nil, nil
 		})
 	}
+	return replicas
+}
 
-	var leader, follower *replica
+// leaseHolder returns the replica holding the controllers' Lease, and the
+// other one, once one holds it.
+func leaseHolder(t *testing.T, replicas []*replica, not *replica) (leader, follower *replica) {
+	t.Helper()
 	framework.Eventually(t, time.Minute, "a leader", func(ctx context.Context) (bool, error) {
 		lease, err := cluster.Kube.CoordinationV1().Leases("jobserver-system").Get(ctx, "jobserver-controller", metav1.GetOptions{})
 		if err != nil {
 			return false, err
 		}
 		for i, r := range replicas {
-			if ptr.Deref(lease.Spec.HolderIdentity, "") == r.name {
+			if r != not && ptr.Deref(lease.Spec.HolderIdentity, "") == r.name {
 				leader, follower = r, replicas[1-i]
 				return true, nil
 			}
 		}
 		return false, nil
 	})
+	return leader, follower
+}
+
+// TestHighAvailability runs two jobserver replicas on shared storage: only
+// the Lease holder reconciles; killing it with SIGKILL mid-Job, the other
+// takes over and the Indexed Job completes with every index succeeded
+// exactly once. It replaces the cluster's jobserver while it runs, so it
+// is not parallel.
+func TestHighAvailability(t *testing.T) {
+	replicas := startReplicas(t)
+
+	leader, follower := leaseHolder(t, replicas, nil)
 	t.Logf("leader: %s", leader.name)
 
 	ns := cluster.Namespace(t)
@@ -237,4 +268,94 @@ func TestHighAvailability(t *testing.T) {
 	var buf bytes.Buffer
 	fmt.Fprintf(&buf, "%v", perIndex)
 	t.Logf("succeeded pods per index: %s", buf.String())
+}
+
+// TestLeaderChaos SIGKILLs the leading replica 20 times during a 200-index
+// Indexed Job whose pods finish throughout. After each kill the other
+// replica takes the Lease (3 s leases here) and the killed one is started
+// again, so two replicas run throughout. Every index succeeds exactly
+// once, status says 200 succeeded and none failed, and no more pods are
+// created than 200 + kills × parallelism. Not parallel: it replaces the
+// cluster's jobserver.
+func TestLeaderChaos(t *testing.T) {
+	const completions, parallelism, kills = 200, 20, 20
+	replicas := startReplicas(t, "--leader-elect-lease-duration=3s", "--leader-elect-renew-deadline=2s", "--leader-elect-retry-period=500ms")
+	ns := cluster.Namespace(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+
+	// Every pod ever created for the Job, from a watch started before it.
+	w, err := cluster.Kube.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{LabelSelector: "job-name=chaos"})
+	require.NoError(t, err)
+	var mu sync.Mutex
+	created := map[string]bool{}
+	go func() {
+		for ev := range w.ResultChan() {
+			if p, ok := ev.Object.(*corev1.Pod); ok && ev.Type == watch.Added {
+				mu.Lock()
+				created[p.Name] = true
+				mu.Unlock()
+			}
+		}
+	}()
+	defer w.Stop()
+
+	job := &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: "chaos"},
+		Spec: batchv1.JobSpec{
+			CompletionMode: ptr.To(batchv1.IndexedCompletion),
+			Completions:    ptr.To[int32](completions),
+			Parallelism:    ptr.To[int32](parallelism),
+			Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+				RestartPolicy: corev1.RestartPolicyNever,
+				Containers:    []corev1.Container{{Name: "main", Image: "busybox", Command: []string{"sleep", "12"}}},
+			}},
+		},
+	}
+	_, err = replicas[0].jobs.BatchV1().Jobs(ns).Create(ctx, job, metav1.CreateOptions{})
+	require.NoError(t, err)
+	get := func() *batchv1.Job {
+		for _, r := range replicas {
+			if j, err := r.jobs.BatchV1().Jobs(ns).Get(ctx, "chaos", metav1.GetOptions{}); err == nil {
+				return j
+			}
+		}
+		t.Fatal("no replica answers")
+		return nil
+	}
+
+	for kill := 1; kill <= kills; kill++ {
+		leader, _ := leaseHolder(t, replicas, nil)
+		time.Sleep(2 * time.Second) // lead a little: create and count pods
+		j := get()
+		require.False(t, condition.IsTrue(j.Status.Conditions, batchv1.JobComplete),
+			"the Job finished after %d of %d kills; make it longer", kill-1, kills)
+		leader.proc.Kill()
+		t.Logf("kill %d: %s (succeeded %d, active %d)", kill, leader.name, j.Status.Succeeded, j.Status.Active)
+		leaseHolder(t, replicas, leader) // the other takes over
+		leader.start(t)
+	}
+
+	var done *batchv1.Job
+	framework.Eventually(t, 5*time.Minute, "the Job to complete after the kills", func(context.Context) (bool, error) {
+		done = get()
+		return condition.IsTrue(done.Status.Conditions, batchv1.JobComplete), nil
+	})
+	assert.Equal(t, "0-199", done.Status.CompletedIndexes)
+	assert.Equal(t, int32(completions), done.Status.Succeeded)
+	assert.Equal(t, int32(0), done.Status.Failed)
+	perIndex := map[string]int{}
+	for _, p := range podsOf(t, ns, "chaos") {
+		if p.Status.Phase == corev1.PodSucceeded {
+			perIndex[p.Labels["batch.kubernetes.io/job-completion-index"]]++
+		}
+	}
+	for i := range completions {
+		assert.Equal(t, 1, perIndex[strconv.Itoa(i)], "index %d succeeded exactly once", i)
+	}
+	mu.Lock()
+	n := len(created)
+	mu.Unlock()
+	t.Logf("%d pods created for %d completions over %d kills", n, completions, kills)
+	assert.LessOrEqual(t, n, completions+kills*parallelism, "pods created")
 }
