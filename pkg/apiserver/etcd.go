@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -34,9 +35,10 @@ import (
 // used when no --etcd-servers are given. It listens on loopback only, on
 // ports the kernel picks, so nothing outside the process reaches it.
 type EmbeddedEtcd struct {
-	etcd    *embed.Etcd
-	closing *atomic.Bool
-	failed  chan error
+	etcd      *embed.Etcd
+	closing   *atomic.Bool
+	failed    chan error
+	closeOnce sync.Once
 }
 
 // quietWhenClosing drops etcd's log entries once Close has begun: etcd
@@ -111,6 +113,9 @@ func (e *EmbeddedEtcd) watch(dir string) {
 	var err error
 	select {
 	case err = <-e.etcd.Err():
+		if err == nil {
+			err = errors.New("a listener stopped")
+		}
 	case <-e.etcd.Server.StopNotify():
 		err = errors.New("its server stopped")
 	}
@@ -130,9 +135,11 @@ func (e *EmbeddedEtcd) Endpoint() string {
 	return "http://" + e.etcd.Clients[0].Addr().String()
 }
 
-// Close stops etcd, flushing its data to disk.
+// Close stops etcd, flushing its data to disk. Closing again does nothing.
 func (e *EmbeddedEtcd) Close() {
-	e.closing.Store(true)
-	e.etcd.Close()
-	klog.InfoS("Embedded etcd stopped")
+	e.closeOnce.Do(func() {
+		e.closing.Store(true)
+		e.etcd.Close()
+		klog.InfoS("Embedded etcd stopped")
+	})
 }

@@ -21,19 +21,25 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"k8s.io/apimachinery/pkg/util/wait"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/healthz"
 	"k8s.io/apiserver/pkg/storage/storagebackend"
 )
 
-// alarmCheckTimeout bounds one look at etcd's alarms.
-const alarmCheckTimeout = 2 * time.Second
+const (
+	// alarmPollPeriod is how often jobserver asks etcd for its alarms.
+	alarmPollPeriod = 5 * time.Second
+	// alarmCheckTimeout bounds one look at etcd's alarms.
+	alarmCheckTimeout = time.Second
+)
 
 // addEtcdAlarmsReadyzCheck makes /readyz (and /healthz) fail while etcd has
 // an alarm raised. The generic server's etcd checks read a key, which still
@@ -41,7 +47,12 @@ const alarmCheckTimeout = 2 * time.Second
 // and every write fails with "mvcc: database space exceeded") or CORRUPT;
 // without this check a replica would look ready while it refuses every
 // create. Not on /livez: a restart does not clear an alarm.
-// docs/DESIGN.md §3.7 gives the recovery.
+//
+// The alarms are polled in the background every alarmPollPeriod, from a
+// post-start hook until the server stops, and the check answers from the
+// last poll: a probe never waits on etcd for it, and probes cost etcd
+// nothing. A poll that cannot reach etcd keeps the last answer (the etcd
+// check reports reachability). docs/DESIGN.md §3.7 gives the recovery.
 func addEtcdAlarmsReadyzCheck(c *genericapiserver.RecommendedConfig, cfg storagebackend.TransportConfig) error {
 	tlsInfo := transport.TLSInfo{CertFile: cfg.CertFile, KeyFile: cfg.KeyFile, TrustedCAFile: cfg.TrustedCAFile}
 	tlsConfig, err := tlsInfo.ClientConfig()
@@ -51,35 +62,43 @@ func addEtcdAlarmsReadyzCheck(c *genericapiserver.RecommendedConfig, cfg storage
 	if cfg.CertFile == "" && cfg.KeyFile == "" && cfg.TrustedCAFile == "" {
 		tlsConfig = nil // plain http, as the storage's own client does
 	}
-	client, err := clientv3.New(clientv3.Config{
-		Endpoints:   cfg.ServerList,
-		TLS:         tlsConfig,
-		DialTimeout: alarmCheckTimeout,
-		Logger:      zap.NewNop(),
-	})
-	if err != nil {
-		return fmt.Errorf("etcd alarms check: %w", err)
-	}
-	go func() {
-		<-c.DrainedNotify()
-		_ = client.Close()
-	}()
-	check := func(r *http.Request) error {
-		ctx := context.Background()
-		if r != nil {
-			ctx = r.Context()
-		}
+	var raised atomic.Pointer[error]
+	poll := func(ctx context.Context, client *clientv3.Client) {
 		ctx, cancel := context.WithTimeout(ctx, alarmCheckTimeout)
 		defer cancel()
 		resp, err := client.AlarmList(ctx)
 		if err != nil {
-			// Unreachable: the etcd check says so; this one only reports alarms.
-			return nil
+			return
 		}
-		return alarmsError(resp.Alarms)
+		err = alarmsError(resp.Alarms)
+		raised.Store(&err)
 	}
-	c.AddReadyzChecks(healthz.NamedCheck("etcd-alarms", check))
-	c.HealthzChecks = append(c.HealthzChecks, healthz.NamedCheck("etcd-alarms", check))
+	if err := c.AddPostStartHook("etcd-alarms-poller", func(hookCtx genericapiserver.PostStartHookContext) error {
+		client, err := clientv3.New(clientv3.Config{
+			Endpoints:   cfg.ServerList,
+			TLS:         tlsConfig,
+			DialTimeout: alarmCheckTimeout,
+			Logger:      zap.NewNop(),
+		})
+		if err != nil {
+			return fmt.Errorf("etcd alarms check: %w", err)
+		}
+		go func() {
+			defer func() { _ = client.Close() }()
+			wait.UntilWithContext(hookCtx, func(ctx context.Context) { poll(ctx, client) }, alarmPollPeriod)
+		}()
+		return nil
+	}); err != nil {
+		return err
+	}
+	check := healthz.NamedCheck("etcd-alarms", func(*http.Request) error {
+		if err := raised.Load(); err != nil {
+			return *err
+		}
+		return nil
+	})
+	c.AddReadyzChecks(check)
+	c.HealthzChecks = append(c.HealthzChecks, check)
 	return nil
 }
 

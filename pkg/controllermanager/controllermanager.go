@@ -108,7 +108,7 @@ type Manager struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 	// failed receives the error that ended the controllers on their own
-	// (the Lease was lost, or a controller failed).
+	// (a controller failed, or its caches never synced).
 	failed chan error
 }
 
@@ -137,7 +137,8 @@ func (m *Manager) HealthChecks() []healthz.HealthChecker {
 func (m *Manager) Failed() <-chan error { return m.failed }
 
 // Start runs the controllers in the background, under leader election if
-// configured, until ctx ends, Stop is called or the Lease is lost. loopback
+// configured, until ctx ends, Stop is called or a controller fails (a lost
+// Lease only ends a term: the manager campaigns again). loopback
 // reaches jobserver's own API.
 func (m *Manager) Start(ctx context.Context, loopback *rest.Config) error {
 	loopback = rest.CopyConfig(loopback)
@@ -170,7 +171,7 @@ func (m *Manager) Start(ctx context.Context, loopback *rest.Config) error {
 }
 
 // run runs the controllers, under leader election if configured, until ctx
-// ends or the Lease is lost.
+// ends or a controller fails, term after term of leadership.
 func (m *Manager) run(ctx context.Context, jobClient versioned.Interface, kubeClient kubernetes.Interface) error {
 	logger := klog.FromContext(ctx)
 	runControllers := func(ctx context.Context) error {

@@ -105,7 +105,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	// component-base's help texts, with what jobserver does on top.
 	fs.Lookup("leader-elect").Usage = "Take a coordination.k8s.io Lease (--leader-elect-resource-name) before running " +
 		"the controllers, so that of several replicas exactly one reconciles. A replica that loses the Lease stops " +
-		"its controllers and exits with an error, to be restarted afresh."
+		"its controllers, keeps serving the API and campaigns again; each term starts the controllers afresh."
 	fs.Lookup("leader-elect-resource-namespace").Usage = "Namespace of the Lease; defaults to $POD_NAMESPACE, else " +
 		DefaultLeaderElectionNamespace + "."
 	fs.IntVar(&o.ConcurrentJobSyncs, "concurrent-job-syncs", o.ConcurrentJobSyncs,

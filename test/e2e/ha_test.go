@@ -308,7 +308,7 @@ func TestLeaderChaos(t *testing.T) {
 			Parallelism:    ptr.To[int32](parallelism),
 			Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
 				RestartPolicy: corev1.RestartPolicyNever,
-				Containers:    []corev1.Container{{Name: "main", Image: "busybox", Command: []string{"sleep", "12"}}},
+				Containers:    []corev1.Container{{Name: "main", Image: "busybox", Command: []string{"sleep", "20"}}},
 			}},
 		},
 	}
@@ -324,6 +324,9 @@ func TestLeaderChaos(t *testing.T) {
 		return nil
 	}
 
+	// Ten waves of 20 s pods: about 200 s of work, against about 7 s per
+	// kill (2 s leading, 3.5 s takeover, the restart), so all 20 kills land
+	// while pods run and finish.
 	for kill := 1; kill <= kills; kill++ {
 		leader, _ := leaseHolder(t, replicas, nil)
 		time.Sleep(2 * time.Second) // lead a little: create and count pods

@@ -120,6 +120,9 @@ type outliving struct {
 
 func (o outliving) Cleanup(f func()) { o.parent.Cleanup(f) }
 
+// TempDir is the parent's: what lives on must keep its files.
+func (o outliving) TempDir() string { return o.parent.TempDir() }
+
 // setup returns a fresh namespace (in the cluster; jobserver's admission
 // checks it exists there) and clients for it.
 func (e *controllerEnv) setup(t *testing.T, prefix string) (context.Context, *jobTest) {
@@ -822,13 +825,7 @@ func testLeaseLost(t *testing.T, env *controllerEnv) {
 // same process leads again and the Job completes with exact counts.
 func testKubeAPIServerOutage(t *testing.T, env *controllerEnv) {
 	ctx, jt := env.setup(t, "kasoutage")
-	job := newJob("outage")
-	job.Spec.Completions = ptr.To[int32](4)
-	job.Spec.Parallelism = ptr.To[int32](2)
-	job = jt.create(ctx, job)
-	pods := jt.waitActivePods(ctx, job, 2)
-	jt.finishPod(ctx, pods[0].Name, 0, time.Now())
-	jt.waitJob(ctx, job.Name, "succeeded=1", func(j *batchv1.Job) bool { return j.Status.Succeeded == 1 })
+	job, pods := jt.startMidJob(ctx, "outage")
 
 	env.cluster.StopKubeAPIServer(t)
 	for outage := time.Now(); time.Since(outage) < 15*time.Second; {
@@ -840,18 +837,7 @@ func testKubeAPIServerOutage(t *testing.T, env *controllerEnv) {
 	env.cluster.StartKubeAPIServer(t)
 
 	// Play the kubelet: finish each active pod once, until the Job is done.
-	finished := map[string]bool{pods[0].Name: true}
-	var done *batchv1.Job
-	require.NoError(t, wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
-		for _, p := range activePods(jt.pods(ctx, job)) {
-			if !finished[p.Name] {
-				finished[p.Name] = true
-				jt.finishPod(ctx, p.Name, 0, time.Now())
-			}
-		}
-		done = jt.get(ctx, job.Name)
-		return kit.HasTrueCondition(done, batchv1.JobComplete), nil
-	}), "the controller resumes after the outage")
+	done := jt.finishUntilComplete(ctx, job, "the controller resumes after the outage", pods[0].Name)
 	assert.Equal(t, int32(4), done.Status.Succeeded)
 	assert.Equal(t, int32(0), done.Status.Failed)
 	jt.assertFinishedCleanly(ctx, done)
@@ -873,13 +859,8 @@ func testExternalEtcdOutage(t *testing.T, env *controllerEnv) {
 	so.EtcdServers = etcd.URL
 	env.server = env.startServer(t, so)
 	ctx, jt := env.setup(t, "etcdoutage")
-	job := newJob("outage")
-	job.Spec.Completions = ptr.To[int32](4)
-	job.Spec.Parallelism = ptr.To[int32](2)
-	job = jt.create(ctx, job)
-	pods := jt.waitActivePods(ctx, job, 2)
-	jt.finishPod(ctx, pods[0].Name, 0, time.Now())
-	before := jt.waitJob(ctx, job.Name, "succeeded=1", func(j *batchv1.Job) bool { return j.Status.Succeeded == 1 })
+	job, pods := jt.startMidJob(ctx, "outage")
+	before := jt.get(ctx, job.Name)
 
 	etcd.Stop()
 	jt.finishPod(ctx, pods[1].Name, 0, time.Now()) // the kubelet goes on
@@ -905,18 +886,7 @@ func testExternalEtcdOutage(t *testing.T, env *controllerEnv) {
 	assert.Equal(t, before.UID, after.UID, "the Job written before the outage is there")
 	assert.GreaterOrEqual(t, after.Status.Succeeded, before.Status.Succeeded, "and so is its progress")
 
-	finished := map[string]bool{pods[0].Name: true, pods[1].Name: true}
-	var done *batchv1.Job
-	require.NoError(t, wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
-		for _, p := range activePods(jt.pods(ctx, job)) {
-			if !finished[p.Name] {
-				finished[p.Name] = true
-				jt.finishPod(ctx, p.Name, 0, time.Now())
-			}
-		}
-		done = jt.get(ctx, job.Name)
-		return kit.HasTrueCondition(done, batchv1.JobComplete), nil
-	}), "the Job completes after the outage")
+	done := jt.finishUntilComplete(ctx, job, "the Job completes after the outage", pods[0].Name, pods[1].Name)
 	assert.Equal(t, int32(4), done.Status.Succeeded)
 	assert.Equal(t, int32(0), done.Status.Failed)
 	jt.assertFinishedCleanly(ctx, done)
@@ -936,13 +906,7 @@ func testEtcdMemberKilled(t *testing.T, env *controllerEnv) {
 		"--etcd-cafile="+etcd.CAFile, "--etcd-certfile="+etcd.CertFile, "--etcd-keyfile="+etcd.KeyFile)
 	env.server = env.startServer(t, so)
 	ctx, jt := env.setup(t, "etcdmember")
-	job := newJob("member")
-	job.Spec.Completions = ptr.To[int32](4)
-	job.Spec.Parallelism = ptr.To[int32](2)
-	job = jt.create(ctx, job)
-	pods := jt.waitActivePods(ctx, job, 2)
-	jt.finishPod(ctx, pods[0].Name, 0, time.Now())
-	jt.waitJob(ctx, job.Name, "succeeded=1", func(j *batchv1.Job) bool { return j.Status.Succeeded == 1 })
+	job, pods := jt.startMidJob(ctx, "member")
 
 	leader := etcdLeader(ctx, t, etcd)
 	etcd.Members[leader].Kill()
@@ -969,18 +933,7 @@ func testEtcdMemberKilled(t *testing.T, env *controllerEnv) {
 	jt.finishPod(ctx, pods[1].Name, 0, time.Now())
 	etcd.Members[leader].Start(t)
 
-	finished := map[string]bool{pods[0].Name: true, pods[1].Name: true}
-	var done *batchv1.Job
-	require.NoError(t, wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
-		for _, p := range activePods(jt.pods(ctx, job)) {
-			if !finished[p.Name] {
-				finished[p.Name] = true
-				jt.finishPod(ctx, p.Name, 0, time.Now())
-			}
-		}
-		done = jt.get(ctx, job.Name)
-		return kit.HasTrueCondition(done, batchv1.JobComplete), nil
-	}), "the Job completes")
+	done := jt.finishUntilComplete(ctx, job, "the Job completes", pods[0].Name, pods[1].Name)
 	assert.Equal(t, int32(4), done.Status.Succeeded)
 	assert.Equal(t, int32(0), done.Status.Failed)
 	jt.assertFinishedCleanly(ctx, done)
@@ -1005,4 +958,42 @@ func etcdLeader(ctx context.Context, t *testing.T, etcd *framework.EtcdCluster) 
 	}
 	t.Fatal("no etcd member leads")
 	return -1
+}
+
+// finishUntilComplete plays the kubelet: it finishes each active pod of
+// job once, successfully, until the Job is Complete, and returns it. The
+// pods named in already were finished by the test before.
+func (j *jobTest) finishUntilComplete(ctx context.Context, job *batchv1.Job, what string, already ...string) *batchv1.Job {
+	j.t.Helper()
+	finished := map[string]bool{}
+	for _, name := range already {
+		finished[name] = true
+	}
+	var done *batchv1.Job
+	require.NoError(j.t, wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		for _, p := range activePods(j.pods(ctx, job)) {
+			if !finished[p.Name] {
+				finished[p.Name] = true
+				j.finishPod(ctx, p.Name, 0, time.Now())
+			}
+		}
+		done = j.get(ctx, job.Name)
+		return kit.HasTrueCondition(done, batchv1.JobComplete), nil
+	}), what)
+	return done
+}
+
+// startMidJob creates a Job of 4 completions, 2 at a time, waits for its 2
+// pods and finishes the first (counted: succeeded=1), and returns the Job
+// and the 2 pods: a Job in the middle of its run, for the fault tests.
+func (j *jobTest) startMidJob(ctx context.Context, name string) (*batchv1.Job, []corev1.Pod) {
+	j.t.Helper()
+	job := newJob(name)
+	job.Spec.Completions = ptr.To[int32](4)
+	job.Spec.Parallelism = ptr.To[int32](2)
+	job = j.create(ctx, job)
+	pods := j.waitActivePods(ctx, job, 2)
+	j.finishPod(ctx, pods[0].Name, 0, time.Now())
+	j.waitJob(ctx, job.Name, "succeeded=1", func(j *batchv1.Job) bool { return j.Status.Succeeded == 1 })
+	return job, pods
 }

@@ -82,6 +82,9 @@ type Cluster struct {
 	kubeAPIServer     *kit.Process
 	kubeAPIServerArgs []string
 	logs              *kit.Logs
+	// owner is the test that started the cluster: a restarted process lives
+	// as long as it, not as the subtest that restarted it.
+	owner testing.TB
 }
 
 // StartCluster starts etcd and kube-apiserver, waits until kube-apiserver
@@ -114,7 +117,7 @@ func StartCluster(t testing.TB) *Cluster {
 
 	etcdURL, _, _ := startEtcd(t, bin, dir, logs)
 
-	c := &Cluster{CA: ca, EtcdURL: etcdURL, FrontProxyCertFile: proxyCertFile, FrontProxyKeyFile: proxyKeyFile, logs: logs}
+	c := &Cluster{CA: ca, EtcdURL: etcdURL, FrontProxyCertFile: proxyCertFile, FrontProxyKeyFile: proxyKeyFile, logs: logs, owner: t}
 	startWithRetry(t, "kube-apiserver", func() (*kit.Process, func(context.Context) (bool, error)) {
 		port := freePort(t)
 		c.kubeAPIServerArgs = kit.KubeAPIServerFlags(kit.KubeAPIServer{
@@ -161,10 +164,11 @@ func (c *Cluster) StopKubeAPIServer(t testing.TB) {
 }
 
 // StartKubeAPIServer starts kube-apiserver again, with the same flags and
-// port, and waits until it is ready.
+// port, and waits until it is ready. It is stopped when the test that
+// started the cluster ends.
 func (c *Cluster) StartKubeAPIServer(t testing.TB) {
 	t.Helper()
-	c.kubeAPIServer = startProcess(t, c.logs, "kube-apiserver", filepath.Join(toolsDir(t), "kube-apiserver"), c.kubeAPIServerArgs...)
+	c.kubeAPIServer = startProcess(c.owner, c.logs, "kube-apiserver", filepath.Join(toolsDir(t), "kube-apiserver"), c.kubeAPIServerArgs...)
 	require.NoError(t, wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 2*time.Minute, true,
 		func(ctx context.Context) (bool, error) {
 			if c.kubeAPIServer.Exited() {
@@ -256,6 +260,8 @@ type EtcdProcess struct {
 	// health checks /health (with the client certificate of a TLS
 	// cluster); nil is http.DefaultClient.
 	health *http.Client
+	// owner is the test that started etcd: a restarted etcd lives as long.
+	owner testing.TB
 }
 
 // StartEtcdProcess starts the pinned etcd binary on its own, with extra
@@ -264,7 +270,7 @@ type EtcdProcess struct {
 func StartEtcdProcess(t testing.TB, extraFlags ...string) *EtcdProcess {
 	t.Helper()
 	dir := t.TempDir()
-	e := &EtcdProcess{bin: filepath.Join(toolsDir(t), "etcd"), logs: &kit.Logs{Dir: dir}}
+	e := &EtcdProcess{bin: filepath.Join(toolsDir(t), "etcd"), logs: &kit.Logs{Dir: dir}, owner: t}
 	t.Cleanup(func() {
 		if t.Failed() {
 			e.logs.Dump(t.Logf, 40)
@@ -281,10 +287,10 @@ func (e *EtcdProcess) Stop() { e.proc.Stop(stopGrace) }
 func (e *EtcdProcess) Kill() { e.proc.Kill() }
 
 // Start starts etcd again on its port and data, and waits until it is
-// healthy.
+// healthy. It is stopped when the test that first started it ends.
 func (e *EtcdProcess) Start(t testing.TB) {
 	t.Helper()
-	e.proc = startProcess(t, e.logs, "etcd", e.bin, e.args...)
+	e.proc = startProcess(e.owner, e.logs, "etcd", e.bin, e.args...)
 	require.NoError(t, wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, time.Minute, true,
 		func(ctx context.Context) (bool, error) {
 			if e.proc.Exited() {

@@ -91,7 +91,7 @@ func StartEtcdCluster(t testing.TB, n int) *EtcdCluster {
 		cert, key := ca.MustIssue(t, opts)
 		certFile, keyFile := filepath.Join(dir, names[i]+".crt"), filepath.Join(dir, names[i]+".key")
 		require.NoError(t, kit.WriteCertAndKey(certFile, keyFile, cert, key))
-		m := &EtcdProcess{URL: clientURLs[i], bin: bin, logs: logs, health: c.client, args: []string{
+		m := &EtcdProcess{URL: clientURLs[i], bin: bin, logs: logs, health: c.client, owner: t, args: []string{
 			"--name=" + names[i], "--data-dir=" + filepath.Join(dir, names[i]),
 			"--listen-client-urls=" + clientURLs[i], "--advertise-client-urls=" + clientURLs[i],
 			"--listen-peer-urls=" + peerURLs[i], "--initial-advertise-peer-urls=" + peerURLs[i],

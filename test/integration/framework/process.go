@@ -46,9 +46,10 @@ var (
 func jobserverBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "jobserver-bin-")
-		if err != nil {
-			buildErr = err
+		// Under _output, reused by the next run (go build relinks only
+		// when something changed).
+		dir := filepath.Join(kit.RepoRoot(), "_output", "test-bin")
+		if buildErr = os.MkdirAll(dir, 0o755); buildErr != nil {
 			return
 		}
 		binary = filepath.Join(dir, "jobserver")
