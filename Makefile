@@ -36,7 +36,7 @@ verify: ## Check formatting, vet, that generated code is up to date, and that kr
 	hack/krew-release.sh --verify
 
 .PHONY: test-unit
-test-unit: ## Unit tests (no network).
+test-unit: ## Unit tests (in-process; at most an embedded etcd on loopback).
 	go test -count=1 $(GO_PACKAGES)
 
 # Native Go fuzz targets, package:Target. `go test` runs their seed corpus
