@@ -137,23 +137,11 @@ func validateVolumeSource(src *corev1.VolumeSource, fldPath *field.Path) field.E
 			allErrs = append(allErrs, field.NotSupported(srcPath.Child("type"), *src.HostPath.Type, sets.List(supportedHostPathTypes)))
 		}
 	case "secret":
-		if len(src.Secret.SecretName) == 0 {
-			allErrs = append(allErrs, field.Required(srcPath.Child("secretName"), ""))
-		}
-		allErrs = append(allErrs, validateFileMode(src.Secret.DefaultMode, srcPath.Child("defaultMode"))...)
-		allErrs = append(allErrs, validateUserField(src.Secret.DefaultUser, srcPath.Child("defaultUser"))...)
-		for i := range src.Secret.Items {
-			allErrs = append(allErrs, validateKeyToPath(&src.Secret.Items[i], srcPath.Child("items").Index(i))...)
-		}
+		allErrs = append(allErrs, validateKeyedVolume(srcPath, "secretName", src.Secret.SecretName,
+			src.Secret.DefaultMode, src.Secret.DefaultUser, src.Secret.Items)...)
 	case "configMap":
-		if len(src.ConfigMap.Name) == 0 {
-			allErrs = append(allErrs, field.Required(srcPath.Child("name"), ""))
-		}
-		allErrs = append(allErrs, validateFileMode(src.ConfigMap.DefaultMode, srcPath.Child("defaultMode"))...)
-		allErrs = append(allErrs, validateUserField(src.ConfigMap.DefaultUser, srcPath.Child("defaultUser"))...)
-		for i := range src.ConfigMap.Items {
-			allErrs = append(allErrs, validateKeyToPath(&src.ConfigMap.Items[i], srcPath.Child("items").Index(i))...)
-		}
+		allErrs = append(allErrs, validateKeyedVolume(srcPath, "name", src.ConfigMap.Name,
+			src.ConfigMap.DefaultMode, src.ConfigMap.DefaultUser, src.ConfigMap.Items)...)
 	case "persistentVolumeClaim":
 		if len(src.PersistentVolumeClaim.ClaimName) == 0 {
 			allErrs = append(allErrs, field.Required(srcPath.Child("claimName"), ""))
@@ -539,6 +527,22 @@ func validateVolumeDevices(ctr *corev1.Container, vols map[string]*corev1.Volume
 		if len(dev.Name) > 0 {
 			deviceNames.Insert(dev.Name)
 		}
+	}
+	return allErrs
+}
+
+// validateKeyedVolume checks what secret and configMap volumes share: the
+// name of the object (in the field nameField), the default mode and user,
+// and the items.
+func validateKeyedVolume(srcPath *field.Path, nameField, name string, mode *int32, user *int64, items []corev1.KeyToPath) field.ErrorList {
+	var allErrs field.ErrorList
+	if len(name) == 0 {
+		allErrs = append(allErrs, field.Required(srcPath.Child(nameField), ""))
+	}
+	allErrs = append(allErrs, validateFileMode(mode, srcPath.Child("defaultMode"))...)
+	allErrs = append(allErrs, validateUserField(user, srcPath.Child("defaultUser"))...)
+	for i := range items {
+		allErrs = append(allErrs, validateKeyToPath(&items[i], srcPath.Child("items").Index(i))...)
 	}
 	return allErrs
 }
