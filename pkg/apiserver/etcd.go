@@ -19,8 +19,10 @@ package apiserver
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,14 +34,30 @@ import (
 )
 
 // EmbeddedEtcd is a single-member etcd running inside the jobserver process,
-// used when no --etcd-servers are given. It listens on loopback only, on
-// ports the kernel picks, so nothing outside the process reaches it.
+// used when no --etcd-servers are given. It has no TCP listener: it serves
+// its clients and its (unused) peer port on unix sockets inside its data
+// directory, which is mode 0700, so only jobserver's user reaches it. An
+// etcd on loopback TCP would answer every process in the network namespace
+// (a sibling container of the Pod, any local user) without credentials, and
+// whoever writes Jobs into etcd gets Pods made by jobserver's controller,
+// past authentication, authorization, admission and audit.
 type EmbeddedEtcd struct {
 	etcd      *embed.Etcd
+	endpoint  string
 	closing   *atomic.Bool
 	failed    chan error
 	closeOnce sync.Once
 }
+
+const (
+	// clientSocket and peerSocket are the embedded etcd's sockets, in its
+	// data directory.
+	clientSocket = "etcd.sock"
+	peerSocket   = "etcd-peer.sock"
+	// maxSocketPath is the longest unix socket path Linux takes (108 bytes
+	// with the terminating NUL).
+	maxSocketPath = 107
+)
 
 // quietWhenClosing drops etcd's log entries once Close has begun: etcd
 // reports each listener it closes as an error, which is noise on a clean
@@ -63,17 +81,47 @@ func (c quietWhenClosing) With(fields []zapcore.Field) zapcore.Core {
 // StartEmbeddedEtcd starts etcd with its data in dir (created if missing)
 // and waits until it serves. Data written in dir survives restarts.
 func StartEmbeddedEtcd(dir string, readyTimeout time.Duration) (*EmbeddedEtcd, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("embedded etcd data directory: %w", err)
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating embedded etcd data directory: %w", err)
 	}
-	loopback := url.URL{Scheme: "http", Host: "127.0.0.1:0"}
+	// The sockets are only as private as the directory: make it 0700 even
+	// if it existed with wider permissions.
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("restricting the embedded etcd data directory to its owner: %w", err)
+	}
+	client, peer := filepath.Join(dir, clientSocket), filepath.Join(dir, peerSocket)
+	if len(peer) > maxSocketPath {
+		return nil, fmt.Errorf("embedded etcd data directory %s is too long for its unix sockets "+
+			"(%d bytes; at most %d): choose a shorter --embedded-etcd-data-dir", dir, len(dir), maxSocketPath-len(peerSocket)-1)
+	}
+	// A socket left by a process that was killed would make the listen fail.
+	for _, sock := range []string{client, peer} {
+		if err := os.Remove(sock); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("removing the stale socket %s: %w", sock, err)
+		}
+	}
+	// etcd reads a client URL's Host+Path as the socket's path but a peer
+	// URL's Host alone, so the peer listener's URL has the path as its Host
+	// (only etcd's listener reads it); the advertised one, which etcd
+	// compares with --initial-cluster, is the usual unix:///path. No one
+	// dials it: a single member has no peers.
+	clientURL := url.URL{Scheme: "unix", Path: client}
+	peerListenURL := url.URL{Scheme: "unix", Host: peer}
+	peerURL := url.URL{Scheme: "unix", Path: peer}
 	cfg := embed.NewConfig()
 	cfg.Name = "jobserver"
 	cfg.Dir = dir
-	cfg.ListenClientUrls = []url.URL{loopback}
-	cfg.AdvertiseClientUrls = []url.URL{loopback}
-	cfg.ListenPeerUrls = []url.URL{loopback}
-	cfg.AdvertisePeerUrls = []url.URL{loopback}
+	cfg.ListenClientUrls = []url.URL{clientURL}
+	cfg.AdvertiseClientUrls = []url.URL{clientURL}
+	cfg.ListenPeerUrls = []url.URL{peerListenURL}
+	cfg.AdvertisePeerUrls = []url.URL{peerURL}
+	// No HTTP listener for metrics either: etcd serves /metrics on the
+	// client socket.
+	cfg.ListenMetricsUrls = nil
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
 	cfg.LogLevel = "error"
 	closing := &atomic.Bool{}
@@ -100,8 +148,8 @@ func StartEmbeddedEtcd(dir string, readyTimeout time.Duration) (*EmbeddedEtcd, e
 		e.Close()
 		return nil, fmt.Errorf("embedded etcd in %s was not ready within %v", dir, readyTimeout)
 	}
-	klog.InfoS("Embedded etcd is ready", "dataDir", dir, "endpoint", "http://"+e.Clients[0].Addr().String())
-	ee := &EmbeddedEtcd{etcd: e, closing: closing, failed: make(chan error, 1)}
+	ee := &EmbeddedEtcd{etcd: e, endpoint: "unix://" + client, closing: closing, failed: make(chan error, 1)}
+	klog.InfoS("Embedded etcd is ready", "dataDir", dir, "endpoint", ee.endpoint)
 	go ee.watch(dir)
 	return ee, nil
 }
@@ -130,9 +178,10 @@ func (e *EmbeddedEtcd) watch(dir string) {
 // supervisor restarts it on the same data directory.
 func (e *EmbeddedEtcd) Failed() <-chan error { return e.failed }
 
-// Endpoint is the client URL of the embedded etcd.
+// Endpoint is the client URL of the embedded etcd: unix:// and the path of
+// its socket.
 func (e *EmbeddedEtcd) Endpoint() string {
-	return "http://" + e.etcd.Clients[0].Addr().String()
+	return e.endpoint
 }
 
 // Close stops etcd, flushing its data to disk. Closing again does nothing.

@@ -36,6 +36,7 @@ import (
 	cliflag "k8s.io/component-base/cli/flag"
 	netutils "k8s.io/utils/net"
 
+	jobadmission "github.com/jobserver-dev/jobserver/pkg/admission"
 	batchv1 "github.com/jobserver-dev/jobserver/pkg/apis/batch/v1"
 	generatedopenapi "github.com/jobserver-dev/jobserver/pkg/generated/openapi"
 )
@@ -43,9 +44,10 @@ import (
 const (
 	// EtcdPathPrefix is where Jobs are stored in etcd.
 	EtcdPathPrefix = "/registry/batch.jobserver.dev"
-	// DefaultEmbeddedEtcdDataDir is the embedded etcd's data directory,
-	// relative to the working directory, as etcd's own "default.etcd".
-	DefaultEmbeddedEtcdDataDir = "jobserver.etcd"
+	// DefaultEmbeddedEtcdDataDir is the embedded etcd's data directory. It
+	// is absolute: a relative default would give a different, empty store
+	// to a jobserver started from another working directory.
+	DefaultEmbeddedEtcdDataDir = "/var/lib/jobserver/etcd"
 	// DefaultSecurePort is the HTTPS port; not 443, so jobserver runs as a
 	// non-root user.
 	DefaultSecurePort = 8443
@@ -78,6 +80,7 @@ func NewOptions() *Options {
 	o.Recommended.Etcd.StorageConfig.EncodeVersioner = runtime.NewMultiGroupVersioner(
 		batchv1.SchemeGroupVersion, schema.GroupKind{Group: batchv1.GroupName})
 	o.Recommended.SecureServing.BindPort = DefaultSecurePort
+	jobadmission.Register(o.Recommended)
 	return o
 }
 
@@ -86,7 +89,8 @@ func (o *Options) AddFlags(fss *cliflag.NamedFlagSets) {
 	fs := fss.FlagSet("jobserver")
 	fs.StringVar(&o.EmbeddedEtcdDataDir, "embedded-etcd-data-dir", o.EmbeddedEtcdDataDir,
 		"Data directory of the embedded etcd, which jobserver starts when --etcd-servers is empty. "+
-			"It listens on 127.0.0.1 only, on ports the kernel picks. Its data survives restarts.")
+			"Made mode 0700; etcd listens only on unix sockets inside it (etcd.sock), so only jobserver's user reaches it. "+
+			"Its data survives restarts. A relative path is taken from the working directory.")
 	fs.BoolVar(&o.Standalone, "standalone", o.Standalone,
 		"Serve the Job API without a Kubernetes cluster: no delegated authentication or authorization "+
 			"(only client certificates from --client-ca-file, with the system:masters group allowed), "+
