@@ -31,8 +31,6 @@ import (
 	genericfilters "k8s.io/apiserver/pkg/server/filters"
 	"k8s.io/apiserver/pkg/server/healthz"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
-	"k8s.io/apiserver/pkg/util/compatibility"
-	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	cliflag "k8s.io/component-base/cli/flag"
 	netutils "k8s.io/utils/net"
 
@@ -58,6 +56,9 @@ type Options struct {
 	// Recommended are k8s.io/apiserver's options: serving, delegated
 	// authentication and authorization, etcd, admission, audit, ...
 	Recommended *genericoptions.RecommendedOptions
+	// ServerRun are the generic server's run options: in-flight limits,
+	// request timeout, shutdown delay, ... (kube-apiserver's own flags).
+	ServerRun *genericoptions.ServerRunOptions
 	// EmbeddedEtcdDataDir is where the embedded etcd keeps its data; used
 	// only when no --etcd-servers are given.
 	EmbeddedEtcdDataDir string
@@ -75,8 +76,12 @@ func NewOptions() *Options {
 	o := &Options{
 		Recommended: genericoptions.NewRecommendedOptions(EtcdPathPrefix,
 			Codecs.LegacyCodec(batchv1.SchemeGroupVersion)),
+		ServerRun:           genericoptions.NewServerRunOptions(),
 		EmbeddedEtcdDataDir: DefaultEmbeddedEtcdDataDir,
 	}
+	// While shutting down, answer new requests with 429 and Retry-After
+	// instead of refusing connections, so clients retry at another replica.
+	o.ServerRun.ShutdownSendRetryAfter = true
 	o.Recommended.Etcd.StorageConfig.EncodeVersioner = runtime.NewMultiGroupVersioner(
 		batchv1.SchemeGroupVersion, schema.GroupKind{Group: batchv1.GroupName})
 	o.Recommended.SecureServing.BindPort = DefaultSecurePort
@@ -99,6 +104,7 @@ func (o *Options) AddFlags(fss *cliflag.NamedFlagSets) {
 		"Extra DNS names for the self-signed serving certificate generated when no --tls-cert-file is "+
 			"given, e.g. jobserver.jobserver-system.svc, the name kube-apiserver verifies.")
 	o.Recommended.AddFlags(fss.FlagSet("generic apiserver"))
+	o.ServerRun.AddUniversalFlags(fss.FlagSet("generic apiserver"))
 }
 
 // Complete decides what follows from the flags: whether jobserver embeds
@@ -132,6 +138,7 @@ func (o *Options) Validate() []error {
 		recommended.Etcd = &etcd
 	}
 	errs = append(errs, recommended.Validate()...)
+	errs = append(errs, o.ServerRun.Validate()...)
 	if !o.Standalone && o.Recommended.CoreAPI != nil && o.Recommended.CoreAPI.CoreAPIKubeconfigPath == "" && !inCluster() {
 		errs = append(errs, errors.New("--kubeconfig is required outside a cluster "+
 			"(it names the Kubernetes cluster that jobserver extends); use --standalone to serve the API without one"))
@@ -181,13 +188,14 @@ func (o *Options) Config() (*Config, error) {
 	serverConfig.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(generatedopenapi.GetOpenAPIDefinitions, namer)
 	serverConfig.OpenAPIV3Config.Info.Title = "jobserver"
 	serverConfig.OpenAPIV3Config.Info.Version = "v1"
-	serverConfig.FeatureGate = utilfeature.DefaultFeatureGate
-	serverConfig.EffectiveVersion = compatibility.DefaultBuildEffectiveVersion()
-	// On shutdown, drain the short requests, then give the long-running
-	// ones (watches kube-apiserver proxies for its controllers and clients)
-	// 2 s instead of the request timeout (60 s): clients re-establish their
-	// watches at the other replica, and a restart is quick.
-	serverConfig.ShutdownSendRetryAfter = true
+	// The run options: in-flight limits, request timeout, the shutdown
+	// sequence (--shutdown-delay-duration keeps serving, unready, while the
+	// Service stops sending requests here; then new requests get 429 with
+	// Retry-After while the ones in flight drain), the feature gate and the
+	// effective version.
+	if err := o.ServerRun.ApplyTo(&serverConfig.Config); err != nil {
+		return nil, err
+	}
 	// Watches and jobs/log (which follows the Pods' logs) are long-running:
 	// no request timeout, not counted in max-in-flight, as kube-apiserver
 	// treats watches and pods/log.

@@ -26,6 +26,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/jobserver-dev/jobserver/test/integration/framework"
 )
@@ -104,4 +105,39 @@ func TestCreatesSurviveSIGKILL(t *testing.T) {
 		assert.Regexp(t, `^crash-\d{3}$`, name)
 	}
 	t.Logf("%d stored after restart (%d more than the 201s: creates cut off after the write)", len(stored), len(stored)-len(created))
+}
+
+// TestShutdownDelayKeepsServing: with --shutdown-delay-duration, a
+// jobserver told to stop (SIGTERM, as in a rollout) keeps answering
+// requests for that long while /readyz already fails, so the Service takes
+// it out of rotation before it stops listening: no request is dropped.
+func TestShutdownDelayKeepsServing(t *testing.T) {
+	const delay = 4 * time.Second
+	sp := framework.StartServerProcess(t, framework.ServerOptions{
+		ExtraFlags: []string{"--shutdown-delay-duration=" + delay.String()},
+	})
+	client := sp.Clientset(t)
+	ctx := testContext(t)
+	_, err := client.BatchV1().Jobs(ns).Create(ctx, newJob("before-shutdown"), metav1.CreateOptions{})
+	require.NoError(t, err)
+	kc, err := kubernetes.NewForConfig(sp.AdminConfig)
+	require.NoError(t, err)
+
+	require.NoError(t, sp.Terminate())
+	start := time.Now()
+	unready := false
+	served := 0
+	for time.Since(start) < delay-time.Second {
+		_, err := client.BatchV1().Jobs(ns).Get(ctx, "before-shutdown", metav1.GetOptions{})
+		require.NoError(t, err, "a request %v into the shutdown delay failed", time.Since(start).Round(time.Millisecond))
+		served++
+		if _, err := kc.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx); err != nil {
+			unready = true
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	assert.True(t, unready, "/readyz fails during the shutdown delay")
+	assert.False(t, sp.Exited(), "still running within the delay")
+	t.Logf("%d requests served during the first %v of the delay", served, delay-time.Second)
+	require.Eventually(t, sp.Exited, time.Minute, 100*time.Millisecond, "exits after the delay")
 }

@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -133,3 +134,10 @@ func (sp *ServerProcess) Start(t testing.TB) {
 // Kill SIGKILLs the process: no shutdown, no flush beyond what etcd has
 // already made durable.
 func (sp *ServerProcess) Kill() { sp.proc.Kill() }
+
+// Terminate sends SIGTERM, as the kubelet does to a Pod being deleted, and
+// returns at once; Exited tells when the process is gone.
+func (sp *ServerProcess) Terminate() error { return syscall.Kill(sp.proc.Pid(), syscall.SIGTERM) }
+
+// Exited tells whether the process has exited.
+func (sp *ServerProcess) Exited() bool { return sp.proc.Exited() }
