@@ -23,6 +23,23 @@ build: ## Build jobserver and the kubectl plugin kubectl-jobserver into _output/
 release-plugin: ## The plugin's release archives and krew manifest in _output/release/$(VERSION) (VERSION=v1.2.3).
 	hack/krew-release.sh $(VERSION)
 
+# make image: the image's architecture and directory; its version is VERSION
+# when given (make image VERSION=v1.2.3), else git describe; every timestamp
+# in it is the last commit's time (0 outside git).
+IMAGE_ARCH ?= amd64
+IMAGE_DIR  := $(OUTPUT_DIR)/image
+IMAGE_VERSION = $(if $(filter file,$(origin VERSION)),$(shell git describe --tags --always --dirty 2>/dev/null || echo $(VERSION)),$(VERSION))
+IMAGE_EPOCH = $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+IMAGE_REVISION = $(shell git rev-parse HEAD 2>/dev/null)
+
+.PHONY: image
+image: ## OCI image of jobserver without a container runtime, same digest for the same inputs: _output/image/oci and jobserver.tar (docker load).
+	rm -rf $(IMAGE_DIR)/oci $(IMAGE_DIR)/jobserver.tar
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) go build -trimpath -ldflags "-buildid= -s -w" -o $(IMAGE_DIR)/jobserver ./cmd/jobserver
+	go run ./hack/image --binary $(IMAGE_DIR)/jobserver --arch $(IMAGE_ARCH) --version "$(IMAGE_VERSION)" \
+	  --revision "$(IMAGE_REVISION)" --source-date-epoch "$(IMAGE_EPOCH)" \
+	  --oci-layout $(IMAGE_DIR)/oci --tarball $(IMAGE_DIR)/jobserver.tar
+
 .PHONY: codegen
 codegen: ## Regenerate clients, deepcopy, conversion, defaults, OpenAPI (hack/update-codegen.sh).
 	hack/update-codegen.sh
