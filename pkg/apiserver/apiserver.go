@@ -41,12 +41,17 @@ import (
 // may add health checks (GenericConfig.HealthzChecks, ...) before New.
 type Config struct {
 	GenericConfig *genericapiserver.RecommendedConfig
+	// StoreConfirmed is closed once the store is the one the cluster
+	// records; nil when there is no cluster (standalone).
+	StoreConfirmed <-chan struct{}
 }
 
 // JobServer is a configured API server, ready to run. Callers may add
 // post-start and pre-shutdown hooks to GenericAPIServer before Run.
 type JobServer struct {
 	GenericAPIServer *genericapiserver.GenericAPIServer
+	// StoreConfirmed is Config's: the controllers wait for it.
+	StoreConfirmed <-chan struct{}
 }
 
 // New builds the server and installs the batch.jobserver.dev API group.
@@ -83,7 +88,7 @@ func (c *Config) New() (*JobServer, error) {
 	if err := addRequestHeaderReadyzCheck(genericServer, c.GenericConfig.Authentication.RequestHeaderConfig); err != nil {
 		return nil, err
 	}
-	return &JobServer{GenericAPIServer: genericServer}, nil
+	return &JobServer{GenericAPIServer: genericServer, StoreConfirmed: c.StoreConfirmed}, nil
 }
 
 // logClientConfig is the cluster's client configuration for jobs/log, with

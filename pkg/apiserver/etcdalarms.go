@@ -25,9 +25,7 @@ import (
 	"time"
 
 	"go.etcd.io/etcd/api/v3/etcdserverpb"
-	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 	"k8s.io/apimachinery/pkg/util/wait"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/healthz"
@@ -54,14 +52,6 @@ const (
 // nothing. A poll that cannot reach etcd keeps the last answer (the etcd
 // check reports reachability). docs/DESIGN.md §3.7 gives the recovery.
 func addEtcdAlarmsReadyzCheck(c *genericapiserver.RecommendedConfig, cfg storagebackend.TransportConfig) error {
-	tlsInfo := transport.TLSInfo{CertFile: cfg.CertFile, KeyFile: cfg.KeyFile, TrustedCAFile: cfg.TrustedCAFile}
-	tlsConfig, err := tlsInfo.ClientConfig()
-	if err != nil {
-		return fmt.Errorf("etcd alarms check: %w", err)
-	}
-	if cfg.CertFile == "" && cfg.KeyFile == "" && cfg.TrustedCAFile == "" {
-		tlsConfig = nil // plain http, as the storage's own client does
-	}
 	var raised atomic.Pointer[error]
 	poll := func(ctx context.Context, client *clientv3.Client) {
 		ctx, cancel := context.WithTimeout(ctx, alarmCheckTimeout)
@@ -74,12 +64,7 @@ func addEtcdAlarmsReadyzCheck(c *genericapiserver.RecommendedConfig, cfg storage
 		raised.Store(&err)
 	}
 	if err := c.AddPostStartHook("etcd-alarms-poller", func(hookCtx genericapiserver.PostStartHookContext) error {
-		client, err := clientv3.New(clientv3.Config{
-			Endpoints:   cfg.ServerList,
-			TLS:         tlsConfig,
-			DialTimeout: alarmCheckTimeout,
-			Logger:      zap.NewNop(),
-		})
+		client, err := newEtcdClient(cfg, alarmCheckTimeout)
 		if err != nil {
 			return fmt.Errorf("etcd alarms check: %w", err)
 		}

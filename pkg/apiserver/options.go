@@ -21,6 +21,8 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -31,6 +33,7 @@ import (
 	genericfilters "k8s.io/apiserver/pkg/server/filters"
 	"k8s.io/apiserver/pkg/server/healthz"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
+	"k8s.io/client-go/kubernetes"
 	cliflag "k8s.io/component-base/cli/flag"
 	netutils "k8s.io/utils/net"
 
@@ -66,6 +69,9 @@ type Options struct {
 	Standalone bool
 	// AlternateDNS are extra names for the self-signed serving certificate.
 	AlternateDNS []string
+	// StoreRecord is the ConfigMap, NAMESPACE/NAME, in which the cluster
+	// records the identity of jobserver's store (see storeRecord).
+	StoreRecord string
 
 	// embeddedEtcd is decided by Complete: no --etcd-servers were given.
 	embeddedEtcd bool
@@ -78,6 +84,7 @@ func NewOptions() *Options {
 			Codecs.LegacyCodec(batchv1.SchemeGroupVersion)),
 		ServerRun:           genericoptions.NewServerRunOptions(),
 		EmbeddedEtcdDataDir: DefaultEmbeddedEtcdDataDir,
+		StoreRecord:         podNamespace() + "/" + DefaultStoreRecordName,
 	}
 	// While shutting down, answer new requests with 429 and Retry-After
 	// instead of refusing connections, so clients retry at another replica.
@@ -103,6 +110,12 @@ func (o *Options) AddFlags(fss *cliflag.NamedFlagSets) {
 	fs.StringSliceVar(&o.AlternateDNS, "alternate-dns", o.AlternateDNS,
 		"Extra DNS names for the self-signed serving certificate generated when no --tls-cert-file is "+
 			"given, e.g. jobserver.jobserver-system.svc, the name kube-apiserver verifies.")
+	fs.StringVar(&o.StoreRecord, "store-record", o.StoreRecord,
+		"ConfigMap (NAMESPACE/NAME) in the cluster recording the identity of the store that holds the cluster's Jobs, "+
+			"written at first start. On a store with another identity or none (a lost volume, a wrong --etcd-servers, "+
+			"--etcd-prefix or --embedded-etcd-data-dir) jobserver answers Job requests with 503, fails /readyz and starts "+
+			"no controller, so the garbage collector deletes no Pod; deleting the ConfigMap gives the recorded store up. "+
+			"Namespace defaults to $POD_NAMESPACE, else jobserver-system. Not used with --standalone.")
 	o.Recommended.AddFlags(fss.FlagSet("generic apiserver"))
 	o.ServerRun.AddUniversalFlags(fss.FlagSet("generic apiserver"))
 }
@@ -139,11 +152,25 @@ func (o *Options) Validate() []error {
 	}
 	errs = append(errs, recommended.Validate()...)
 	errs = append(errs, o.ServerRun.Validate()...)
+	if !o.Standalone {
+		if _, _, err := parseStoreRecord(o.StoreRecord); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if !o.Standalone && o.Recommended.CoreAPI != nil && o.Recommended.CoreAPI.CoreAPIKubeconfigPath == "" && !inCluster() {
 		errs = append(errs, errors.New("--kubeconfig is required outside a cluster "+
 			"(it names the Kubernetes cluster that jobserver extends); use --standalone to serve the API without one"))
 	}
 	return errs
+}
+
+// podNamespace is the namespace jobserver runs in: $POD_NAMESPACE (set by
+// the Deployment), else the one of the deploy manifests.
+func podNamespace() string {
+	if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
+		return ns
+	}
+	return "jobserver-system"
 }
 
 func inCluster() bool {
@@ -213,7 +240,38 @@ func (o *Options) Config() (*Config, error) {
 	if err := addEtcdAlarmsReadyzCheck(serverConfig, o.Recommended.Etcd.StorageConfig.Transport); err != nil {
 		return nil, err
 	}
-	return &Config{GenericConfig: serverConfig}, nil
+	config := &Config{GenericConfig: serverConfig}
+	// With a cluster behind it, jobserver serves only the store the
+	// cluster's Pods were made from (standalone, there are no Pods).
+	if serverConfig.ClientConfig != nil {
+		kube, err := kubernetes.NewForConfig(serverConfig.ClientConfig)
+		if err != nil {
+			return nil, fmt.Errorf("store record: %w", err)
+		}
+		record, err := newStoreRecord(kube, o.Recommended.Etcd.StorageConfig.Transport,
+			o.Recommended.Etcd.StorageConfig.Prefix, o.storeDescription(), o.StoreRecord)
+		if err != nil {
+			return nil, err
+		}
+		if err := record.install(serverConfig); err != nil {
+			return nil, err
+		}
+		config.StoreConfirmed = record.Confirmed()
+	}
+	return config, nil
+}
+
+// storeDescription names the store in messages.
+func (o *Options) storeDescription() string {
+	prefix := o.Recommended.Etcd.StorageConfig.Prefix
+	if o.embeddedEtcd {
+		dir, err := filepath.Abs(o.EmbeddedEtcdDataDir)
+		if err != nil {
+			dir = o.EmbeddedEtcdDataDir
+		}
+		return fmt.Sprintf("embedded etcd in %s, prefix %s", dir, prefix)
+	}
+	return fmt.Sprintf("etcd %s, prefix %s", strings.Join(o.Recommended.Etcd.StorageConfig.Transport.ServerList, ","), prefix)
 }
 
 // withoutCheck returns checks without the one named name.

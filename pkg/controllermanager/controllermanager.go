@@ -105,6 +105,8 @@ type Manager struct {
 
 	mu      sync.Mutex
 	started bool
+	// stopped is set by Stop: a later Start does nothing.
+	stopped bool
 	cancel  context.CancelFunc
 	done    chan struct{}
 	// failed receives the error that ended the controllers on their own
@@ -157,6 +159,9 @@ func (m *Manager) Start(ctx context.Context, loopback *rest.Config) error {
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.stopped {
+		return nil // stopped before it was started: stays stopped
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	m.started, m.cancel = true, cancel
 	go func() {
@@ -253,6 +258,7 @@ func runControllers(ctx context.Context, c *Context) error {
 func (m *Manager) Stop() error {
 	m.mu.Lock()
 	started, cancel := m.started, m.cancel
+	m.stopped = true
 	m.mu.Unlock()
 	if !started {
 		return nil

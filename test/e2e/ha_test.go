@@ -129,42 +129,64 @@ func syncsOf(t *testing.T, r *replica) float64 {
 	return total
 }
 
+// stopMainJobserver stops the cluster's jobserver (SIGTERM) and returns its
+// command line and restart, which starts it again on the same flags and
+// waits until it serves; restart runs when the test ends if the test has
+// not run it.
+func stopMainJobserver(t *testing.T) (args []string, restart func()) {
+	t.Helper()
+	mainPID, mainArgs := mainJobserver(t)
+	require.NoError(t, syscall.Kill(mainPID, syscall.SIGTERM))
+	framework.Eventually(t, time.Minute, "the cluster's jobserver to stop", func(context.Context) (bool, error) {
+		return syscall.Kill(mainPID, 0) != nil, nil
+	})
+	var once sync.Once
+	restart = func() {
+		once.Do(func() {
+			// Bring the cluster's own jobserver back for the other tests.
+			startProcess(t, "jobserver", mainArgs)
+			// Available only means discovery answers; a freshly started
+			// jobserver may still be loading the front-proxy CA (requests then
+			// look anonymous) and the aggregator its OpenAPI. Wait for both.
+			framework.Eventually(t, 2*time.Minute, "the cluster's jobserver to serve again", func(context.Context) (bool, error) {
+				if _, err := cluster.Run("wait", "--for=condition=Available", "--timeout=5s", "apiservice/v1.batch.jobserver.dev"); err != nil {
+					return false, nil
+				}
+				if _, err := cluster.Run("get", jobs, "-A"); err != nil {
+					return false, nil
+				}
+				_, err := cluster.Run("explain", "jobs.spec", "--api-version=batch.jobserver.dev/v1")
+				return err == nil, nil
+			})
+		})
+	}
+	t.Cleanup(restart)
+	return mainArgs, restart
+}
+
 // startReplicas replaces the cluster's jobserver with two replicas,
 // replica-a and replica-b, on shared storage (the cluster's etcd, a fresh
 // prefix), with extra flags, and waits until both are ready. The cluster's
 // own jobserver comes back when the test ends.
 func startReplicas(t *testing.T, extra ...string) []*replica {
 	t.Helper()
-	mainPID, mainArgs := mainJobserver(t)
+	mainArgs, _ := stopMainJobserver(t)
 	mainPort, _ := strconv.Atoi(cluster.JobserverPort)
-	require.NoError(t, syscall.Kill(mainPID, syscall.SIGTERM))
-	framework.Eventually(t, time.Minute, "the cluster's jobserver to stop", func(context.Context) (bool, error) {
-		return syscall.Kill(mainPID, 0) != nil, nil
-	})
-	t.Cleanup(func() {
-		// Bring the cluster's own jobserver back for the other tests.
-		startProcess(t, "jobserver", mainArgs)
-		// Available only means discovery answers; a freshly started
-		// jobserver may still be loading the front-proxy CA (requests then
-		// look anonymous) and the aggregator its OpenAPI. Wait for both.
-		framework.Eventually(t, 2*time.Minute, "the cluster's jobserver to serve again", func(context.Context) (bool, error) {
-			if _, err := cluster.Run("wait", "--for=condition=Available", "--timeout=5s", "apiservice/v1.batch.jobserver.dev"); err != nil {
-				return false, nil
-			}
-			if _, err := cluster.Run("get", jobs, "-A"); err != nil {
-				return false, nil
-			}
-			_, err := cluster.Run("explain", "jobs.spec", "--api-version=batch.jobserver.dev/v1")
-			return err == nil, nil
-		})
-	})
 
 	etcd := "http://127.0.0.1:33790"
-	prefix := fmt.Sprintf("/jobserver-ha-%d", time.Now().UnixNano())
+	run := time.Now().UnixNano()
+	prefix := fmt.Sprintf("/jobserver-ha-%d", run)
+	// The replicas' store is not the cluster's jobserver's: it has a record
+	// of its own, or they would (rightly) refuse to serve it.
+	record := fmt.Sprintf("jobserver-store-ha-%d", run)
+	t.Cleanup(func() {
+		_ = cluster.Kube.CoreV1().ConfigMaps("jobserver-system").Delete(context.Background(), record, metav1.DeleteOptions{})
+	})
 	var replicas []*replica
 	for i, name := range []string{"replica-a", "replica-b"} {
 		port := mainPort + 100*i // replica-a serves the APIService's port
-		args := withFlag(withFlag(withFlag(mainArgs, "etcd-servers", etcd), "etcd-prefix", prefix), "secure-port", strconv.Itoa(port))
+		args := withFlag(withFlag(withFlag(withFlag(mainArgs, "etcd-servers", etcd), "etcd-prefix", prefix),
+			"secure-port", strconv.Itoa(port)), "store-record", "jobserver-system/"+record)
 		args = append(args, extra...)
 		cfg := directConfig(t, port)
 		r := &replica{name: name, port: port, args: args,

@@ -93,6 +93,7 @@ func TestController(t *testing.T) {
 	t.Run("LeaderHandover", func(t *testing.T) { testLeaderHandover(t, env) })
 	t.Run("LeaseLost", func(t *testing.T) { testLeaseLost(t, env) })
 	t.Run("KubeAPIServerOutage", func(t *testing.T) { testKubeAPIServerOutage(t, env) })
+	t.Run("StoreMismatch", func(t *testing.T) { testStoreMismatch(t, env) })
 	t.Run("ExternalEtcdOutage", func(t *testing.T) { testExternalEtcdOutage(t, env) })
 	t.Run("EtcdMemberKilled", func(t *testing.T) { testEtcdMemberKilled(t, env) })
 }
@@ -846,6 +847,93 @@ func testKubeAPIServerOutage(t *testing.T, env *controllerEnv) {
 	assert.False(t, exited, "jobserver still runs: %v", exitErr)
 }
 
+// testStoreMismatch: a jobserver started on an empty store (a lost volume, a
+// wrong --etcd-servers) while the cluster has Pods of the recorded store's
+// Jobs serves no Job (503 naming the record), is unready with the reason on
+// /readyz/store-identity, and runs no controller: no Pod is created,
+// changed or released. The documented recovery, starting it on its store
+// again, brings the Job back and it completes. Deleting the record instead
+// confirms the new store: it is served within one check period.
+func testStoreMismatch(t *testing.T, env *controllerEnv) {
+	ctx, jt := env.setup(t, "storemismatch")
+	job, pods := jt.startMidJob(ctx, "mismatch")
+	env.server.Stop()
+	before := map[string][]string{}
+	for _, p := range jt.pods(ctx, job) {
+		before[p.Name] = p.Finalizers
+	}
+
+	so := env.so
+	so.EtcdServers = "" // an embedded etcd on a fresh, empty data directory
+	so.DataDir = ""
+	so.LiveOnly = true
+	wrong := env.startServer(t, so)
+	kc, err := kubernetes.NewForConfig(wrong.AdminConfig)
+	require.NoError(t, err)
+	var reason string
+	require.NoError(t, wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		raw, _ := kc.Discovery().RESTClient().Get().AbsPath("/readyz/store-identity").DoRaw(ctx)
+		reason = string(raw)
+		return strings.Contains(reason, "records store"), nil
+	}), "/readyz/store-identity names the mismatch: %s", reason)
+	assert.Contains(t, reason, "ConfigMap jobserver-system/jobserver-store")
+	assert.Contains(t, reason, "is empty of jobserver's identity")
+	_, err = kc.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+	require.Error(t, err, "unready on the wrong store")
+
+	wrongJobs := wrong.Clientset(t).BatchV1().Jobs(jt.ns)
+	_, err = wrongJobs.Get(ctx, job.Name, metav1.GetOptions{})
+	require.True(t, apierrors.IsServiceUnavailable(err), "503, never a 404 the garbage collector would act on: %v", err)
+	assert.ErrorContains(t, err, "jobserver-system/jobserver-store")
+	_, err = wrongJobs.Create(ctx, newJob("written-to-the-wrong-store"), metav1.CreateOptions{})
+	require.True(t, apierrors.IsServiceUnavailable(err), "nothing is written to the wrong store: %v", err)
+
+	// No controller: a pod finishing is not counted (it keeps its
+	// tracking finalizer), none is created, changed or released.
+	jt.finishPod(ctx, pods[1].Name, 0, time.Now())
+	time.Sleep(3 * time.Second)
+	after := map[string][]string{}
+	for _, p := range jt.pods(ctx, job) {
+		after[p.Name] = p.Finalizers
+	}
+	assert.Equal(t, before, after, "the Job's pods are left as they were")
+	assert.Contains(t, after[pods[1].Name], names.JobTrackingFinalizer, "the pod that finished is not counted")
+
+	// The recovery: jobserver on its store again.
+	wrong.Stop()
+	env.server = env.startServer(t, env.so)
+	jt.jobs = env.server.Clientset(t)
+	back := jt.get(ctx, job.Name)
+	assert.Equal(t, job.UID, back.UID, "the Job is back")
+	done := jt.finishUntilComplete(ctx, job, "the Job completes on its store", pods[0].Name, pods[1].Name)
+	assert.Equal(t, int32(4), done.Status.Succeeded)
+	assert.Equal(t, int32(0), done.Status.Failed)
+	assert.Len(t, jt.pods(ctx, job), 4, "each completion by one pod")
+
+	// The confirmation: on an empty store, the record deleted.
+	env.server.Stop()
+	wrong = env.startServer(t, so)
+	wrongJobs = wrong.Clientset(t).BatchV1().Jobs(jt.ns)
+	require.NoError(t, wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		_, err = wrongJobs.Get(ctx, job.Name, metav1.GetOptions{})
+		return apierrors.IsServiceUnavailable(err), nil // once the client CA is loaded: 503
+	}), "503 until confirmed: %v", err)
+	env.cluster.ForgetStore(t)
+	kc, err = kubernetes.NewForConfig(wrong.AdminConfig)
+	require.NoError(t, err)
+	require.NoError(t, wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		_, err := kc.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+		return err == nil, nil
+	}), "ready once the record is deleted")
+	_, err = wrongJobs.Get(ctx, job.Name, metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err), "the new store is served (it has no such Job): %v", err)
+	record, err := env.cluster.Kube.CoreV1().ConfigMaps(framework.JobserverNamespace).Get(ctx, framework.StoreRecordName, metav1.GetOptions{})
+	require.NoError(t, err, "the new store is recorded")
+	assert.NotEmpty(t, record.Data["identity"])
+	env.server = wrong
+	jt.jobs = wrong.Clientset(t)
+}
+
 // testExternalEtcdOutage: jobserver's external etcd stopped for 30 s during
 // a running Job, a pod finishing meanwhile. Requests fail (5xx or time
 // out) but jobserver does not exit; it is ready again within 30 s of etcd's
@@ -854,7 +942,8 @@ func testKubeAPIServerOutage(t *testing.T, env *controllerEnv) {
 func testExternalEtcdOutage(t *testing.T, env *controllerEnv) {
 	// Outlives the subtest, as the server does, and is stopped after it.
 	etcd := framework.StartEtcdProcess(outliving{T: t, parent: env.t})
-	env.server.Stop() // one leader, whose Jobs are in this etcd
+	env.server.Stop()          // one leader, whose Jobs are in this etcd
+	env.cluster.ForgetStore(t) // a move to a new store, on purpose
 	so := env.so
 	so.EtcdServers = etcd.URL
 	env.server = env.startServer(t, so)
@@ -900,6 +989,7 @@ func testExternalEtcdOutage(t *testing.T, env *controllerEnv) {
 func testEtcdMemberKilled(t *testing.T, env *controllerEnv) {
 	etcd := framework.StartEtcdCluster(outliving{T: t, parent: env.t}, 3)
 	env.server.Stop()
+	env.cluster.ForgetStore(t) // a move to a new store, on purpose
 	so := env.so
 	so.EtcdServers = etcd.URLs()
 	so.ExtraFlags = append(so.ExtraFlags[:len(so.ExtraFlags):len(so.ExtraFlags)],

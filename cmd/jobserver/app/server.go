@@ -167,8 +167,26 @@ func (o *Options) serve(ctx context.Context) error {
 // pre-shutdown hook, while the server still serves the loopback requests of
 // in-flight syncs.
 func runWithControllers(ctx context.Context, server *apiserver.JobServer, manager *controllermanager.Manager) error {
+	startErr := make(chan error, 1)
 	if err := server.GenericAPIServer.AddPostStartHook("start-controllers", func(hookCtx genericapiserver.PostStartHookContext) error {
-		return manager.Start(hookCtx, hookCtx.LoopbackClientConfig)
+		if server.StoreConfirmed == nil {
+			return manager.Start(hookCtx, hookCtx.LoopbackClientConfig)
+		}
+		// Not on a store the cluster does not record: its Jobs are not the
+		// ones the cluster's Pods belong to. Waited for outside the hook:
+		// an unfinished post-start hook fails /livez, and a liveness probe
+		// would restart a replica that is right to wait.
+		go func() {
+			select {
+			case <-server.StoreConfirmed:
+			case <-hookCtx.Done():
+				return
+			}
+			if err := manager.Start(hookCtx, hookCtx.LoopbackClientConfig); err != nil {
+				startErr <- err
+			}
+		}()
+		return nil
 	}); err != nil {
 		return err
 	}
@@ -183,6 +201,10 @@ func runWithControllers(ctx context.Context, server *apiserver.JobServer, manage
 		select {
 		case err := <-manager.Failed():
 			klog.ErrorS(err, "The controllers stopped; shutting jobserver down")
+			failed <- err
+			cancel()
+		case err := <-startErr:
+			klog.ErrorS(err, "The controllers could not start; shutting jobserver down")
 			failed <- err
 			cancel()
 		case <-ctx.Done():

@@ -32,6 +32,7 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
@@ -50,6 +51,9 @@ import (
 const (
 	JobserverNamespace      = "jobserver-system"
 	JobserverServiceAccount = "jobserver"
+	// StoreRecordName is the ConfigMap, in JobserverNamespace, recording
+	// which store holds the cluster's Jobs.
+	StoreRecordName = "jobserver-store"
 )
 
 // Cluster is a real etcd and kube-apiserver (the pinned binaries in
@@ -154,6 +158,17 @@ func StartCluster(t testing.TB) *Cluster {
 		"system:serviceaccount:"+JobserverNamespace+":"+JobserverServiceAccount)
 	c.installJobserverRBAC(t)
 	return c
+}
+
+// ForgetStore deletes the cluster's record of jobserver's store (ConfigMap
+// jobserver-system/jobserver-store), as an operator does to move jobserver
+// to a new store on purpose; the next jobserver records its own.
+func (c *Cluster) ForgetStore(t testing.TB) {
+	t.Helper()
+	err := c.Kube.CoreV1().ConfigMaps(JobserverNamespace).Delete(context.Background(), StoreRecordName, metav1.DeleteOptions{})
+	if !apierrors.IsNotFound(err) {
+		require.NoError(t, err)
+	}
 }
 
 // StopKubeAPIServer stops kube-apiserver (SIGTERM), as an outage or a

@@ -107,6 +107,9 @@ type ServerOptions struct {
 	// ReadyOnly makes StartServer return as soon as /readyz is ok, without
 	// also waiting until the admin's client certificate is accepted.
 	ReadyOnly bool
+	// LiveOnly makes StartServer wait only for /livez: for a server that is
+	// expected to stay unready.
+	LiveOnly bool
 }
 
 // StartServer starts jobserver, in standalone mode (no cluster behind it)
@@ -165,7 +168,12 @@ func StartServer(t testing.TB, so ServerOptions) *Server {
 
 	s.AdminConfig = s.ClientConfig(t, "test-admin", "system:masters")
 	s.AdminConfig.Host = "https://" + ln.Addr().String()
-	waitReady(t, s)
+	if so.LiveOnly {
+		waitHealthy(t, s, "/livez")
+		s.cluster = so.Cluster
+		return s
+	}
+	waitHealthy(t, s, "/readyz")
 	if so.Cluster != nil && !so.ReadyOnly {
 		waitAuthenticated(t, s)
 	}
@@ -230,7 +238,8 @@ func servingCA(t testing.TB, certDir string) []byte {
 	return serving
 }
 
-func waitReady(t testing.TB, s *Server) {
+// waitHealthy waits until path (/readyz, /livez) answers ok.
+func waitHealthy(t testing.TB, s *Server, path string) {
 	t.Helper()
 	kc, err := kubernetes.NewForConfig(s.AdminConfig)
 	require.NoError(t, err)
@@ -242,10 +251,10 @@ func waitReady(t testing.TB, s *Server) {
 				return false, errors.Join(errors.New("jobserver exited during start-up"), s.exitErr)
 			default:
 			}
-			_, lastErr = kc.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+			_, lastErr = kc.Discovery().RESTClient().Get().AbsPath(path).DoRaw(ctx)
 			return lastErr == nil, nil
 		})
-	require.NoError(t, err, "jobserver not ready: %v", lastErr)
+	require.NoError(t, err, "jobserver not ok on %s: %v", path, lastErr)
 }
 
 // FrontProxyConfig returns a config that talks to jobserver as
