@@ -4,7 +4,7 @@ SHELL := /usr/bin/env bash -o errexit -o nounset -o pipefail
 
 OUTPUT_DIR := _output
 BIN_DIR    := $(OUTPUT_DIR)/bin
-GO_PACKAGES := ./cmd/... ./pkg/... ./hack/models-schema/... ./hack/kit/... ./test/kit/...
+GO_PACKAGES := ./cmd/... ./pkg/... ./hack/models-schema/... ./hack/kit/... ./hack/image/... ./test/kit/...
 # Tests get this long in total; CI's limit is 90 minutes.
 TEST_TIMEOUT ?= 30m
 # The version release-plugin names the plugin's archives and manifest with.
@@ -39,6 +39,15 @@ image: ## OCI image of jobserver without a container runtime, same digest for th
 	go run ./hack/image --binary $(IMAGE_DIR)/jobserver --arch $(IMAGE_ARCH) --version "$(IMAGE_VERSION)" \
 	  --revision "$(IMAGE_REVISION)" --source-date-epoch "$(IMAGE_EPOCH)" \
 	  --oci-layout $(IMAGE_DIR)/oci --tarball $(IMAGE_DIR)/jobserver.tar
+
+.PHONY: test-image
+test-image: ## make image twice from a clean output directory: the same digest both times (hack/image's go test runs the image's entrypoint).
+	rm -rf $(IMAGE_DIR)
+	@first=$$($(MAKE) --no-print-directory -s image | tail -1); rm -rf $(IMAGE_DIR); \
+	second=$$($(MAKE) --no-print-directory -s image | tail -1); \
+	echo "make image: $$first, then $$second"; \
+	case "$$first" in sha256:*) ;; *) echo "make image printed no digest" >&2; exit 1 ;; esac; \
+	[ "$$first" = "$$second" ] || { echo "make image is not reproducible" >&2; exit 1; }
 
 .PHONY: codegen
 codegen: ## Regenerate clients, deepcopy, conversion, defaults, OpenAPI (hack/update-codegen.sh).
@@ -89,7 +98,7 @@ test-e2e: ## End-to-end tests: a local cluster (own ports, _output/e2e) through 
 	go test -count=1 -timeout $(TEST_TIMEOUT) ./test/e2e/...
 
 .PHONY: test
-test: verify test-unit test-fuzz test-integration test-e2e ## Everything CI runs: verify, unit, fuzz (short), integration and e2e tests.
+test: verify test-unit test-fuzz test-image test-integration test-e2e ## Everything CI runs: verify, unit, fuzz (short), image reproducibility, integration and e2e tests.
 
 .PHONY: bench
 bench: ## Benchmarks (print figures; no timed assertions).

@@ -18,6 +18,8 @@ package e2e
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -76,6 +78,10 @@ func TestLostStoreKeepsPods(t *testing.T) {
 
 	mainArgs, restartMain := stopMainJobserver(t)
 	lost := startProcess(t, "jobserver-lost-store", withFlag(mainArgs, "embedded-etcd-data-dir", t.TempDir()))
+	t.Cleanup(func() {
+		lost.Stop(30 * time.Second)
+		_ = os.Remove(filepath.Join(cluster.LocalDir, "run", "jobserver-lost-store.pid"))
+	})
 	port, err := strconv.Atoi(cluster.JobserverPort)
 	require.NoError(t, err)
 	direct := kubernetes.NewForConfigOrDie(directConfig(t, port)).Discovery().RESTClient()
