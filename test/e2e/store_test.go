@@ -21,7 +21,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -85,17 +84,12 @@ func TestLostStoreKeepsPods(t *testing.T) {
 	port, err := strconv.Atoi(cluster.JobserverPort)
 	require.NoError(t, err)
 	direct := kubernetes.NewForConfigOrDie(directConfig(t, port)).Discovery().RESTClient()
-	var reason string
-	framework.Eventually(t, time.Minute, "/readyz to name the store mismatch", func(ctx context.Context) (bool, error) {
-		raw, _ := direct.Get().AbsPath("/readyz/store-identity").DoRaw(ctx)
-		reason = string(raw)
-		return strings.Contains(reason, "records store"), nil
+	framework.Eventually(t, time.Minute, "jobserver on the empty store to serve", func(ctx context.Context) (bool, error) {
+		_, err := direct.Get().AbsPath("/livez").DoRaw(ctx)
+		return err == nil, nil
 	})
-	t.Logf("/readyz/store-identity: %s", reason)
-	_, err = direct.Get().AbsPath("/readyz").DoRaw(context.Background())
-	assert.Error(t, err, "unready on the empty store")
 
-	// The garbage collector's time: pods whose owner is gone go within
+	// The garbage collector's time: pods whose owner answers 404 go within
 	// seconds; these must stay.
 	for start := time.Now(); time.Since(start) < 60*time.Second; time.Sleep(5 * time.Second) {
 		for _, p := range podsOf(t, ns, job.Name) {
@@ -103,6 +97,12 @@ func TestLostStoreKeepsPods(t *testing.T) {
 		}
 		require.Len(t, podsOf(t, ns, job.Name), len(pods), "every pod still there")
 	}
+	raw, _ := direct.Get().AbsPath("/readyz/store-identity").DoRaw(context.Background())
+	reason := string(raw)
+	t.Logf("/readyz/store-identity: %s", reason)
+	assert.Contains(t, reason, "records store", "/readyz names the store mismatch")
+	_, err = direct.Get().AbsPath("/readyz").DoRaw(context.Background())
+	assert.Error(t, err, "unready on the empty store")
 	out, err := cluster.Run("get", jobs, job.Name, "-n", ns)
 	require.Error(t, err, "kubectl is told: %s", out)
 	assert.Contains(t, err.Error(), "jobserver-system/jobserver-store", "kubectl names the record")
