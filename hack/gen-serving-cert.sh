@@ -6,6 +6,16 @@
 # kustomize component that artifacts/deploy and artifacts/deploy/external-etcd
 # include.
 #
+# Unless --no-etcd, also the TLS material of the bundled etcd
+# (artifacts/deploy/components/etcd), in the subdirectory etcd/ as a
+# component of its own that only artifacts/deploy includes: a second CA,
+# separate from jobserver's, an etcd server certificate for
+# etcd.<namespace>.svc, etcd.<namespace>.svc.<cluster-domain>, etcd,
+# localhost and 127.0.0.1 (the last two for etcdctl through a port-forward
+# or inside the Pod), and jobserver's client certificate (CN jobserver) for
+# etcd's --client-cert-auth. The external-etcd overlay does not use them;
+# --no-etcd skips them there.
+#
 # Usage: hack/gen-serving-cert.sh [flags]
 #   -n, --namespace NS       namespace of jobserver's Service
 #                            (env JOBSERVER_NAMESPACE; default jobserver-system)
@@ -16,21 +26,28 @@
 #       --cluster-domain D   cluster DNS domain (env CLUSTER_DOMAIN; default cluster.local)
 #       --secret NAME        name of the TLS Secret (default jobserver-serving-cert)
 #       --apiservice NAME    APIService to patch (default v1.batch.jobserver.dev)
-#       --extra-san SAN      one more DNS name or IP address; repeatable
-#       --days N             validity of the serving certificate (default 365)
-#       --ca-days N          validity of the CA (default 3650)
+#       --extra-san SAN      one more DNS name or IP address of jobserver's serving
+#                            certificate; repeatable
+#       --days N             validity of a certificate (default 365)
+#       --ca-days N          validity of a CA (default 3650)
 #       --renew-days N       renew what expires within N days (default 30)
-#       --force              new CA and serving certificate, even if valid
+#       --force              new CAs and certificates, even if valid
+#       --no-etcd            skip the bundled etcd's CA, certificates and Secrets
+#                            (for external-etcd; leaves an existing etcd/ alone)
 #       --print-kubectl      also print kubectl commands that install the Secret
 #                            and the caBundle without kustomize
 #   -h, --help               this text
 #
-# Idempotent: a run keeps the CA and the certificate while they are valid for
-# more than --renew-days, belong together, and the certificate covers every
-# name asked for; otherwise it issues a new certificate (with a new CA only
-# when the CA itself is missing, broken or expiring, so the caBundle rarely
-# changes). The manifests are rewritten only when their content changes.
-# jobserver reloads a renewed certificate from its mounted Secret by itself.
+# Idempotent: a run keeps a CA and its certificates while they are valid for
+# more than --renew-days, belong together, and each certificate has the
+# names and usages asked for; otherwise it issues a new certificate (with a
+# new CA only when the CA itself is missing, broken or expiring, so the
+# caBundle rarely changes). --days, --ca-days and --renew-days apply to both
+# CAs. The manifests are rewritten only when their content changes.
+# jobserver reloads a renewed serving certificate from its mounted Secret by
+# itself; etcd and jobserver's etcd client read their renewed certificates
+# at the next connection. A new etcd CA needs a restart of etcd and of
+# jobserver (artifacts/deploy/README.md).
 #
 # Files in the output directory (private keys are mode 600; keep ca.key safe,
 # anyone holding it can impersonate jobserver to kube-apiserver):
@@ -39,6 +56,15 @@
 #   secret.yaml                  Secret <secret> (type kubernetes.io/tls)
 #   apiservice-cabundle.yaml     JSON patch: spec.caBundle and spec.service
 #   kustomization.yaml           kustomize Component with the two above
+#   etcd/ca.crt etcd/ca.key      the bundled etcd's CA (anyone holding ca.key
+#                                can make certificates etcd accepts)
+#   etcd/server.crt server.key   etcd's server certificate (also client usage:
+#                                etcd dials its own port with it)
+#   etcd/client.crt client.key   jobserver's client certificate for etcd
+#   etcd/etcd-server-tls.yaml    Secret etcd-server-tls (ca.crt, tls.crt, tls.key)
+#   etcd/jobserver-etcd-client.yaml
+#                                Secret jobserver-etcd-client (ca.crt, tls.crt, tls.key)
+#   etcd/kustomization.yaml      kustomize Component with the two Secrets
 #
 # Then: kubectl apply -k artifacts/deploy   (see artifacts/deploy/README.md)
 # Needs Go: the certificates are made by hack/kit (test/kit), built on the way.
@@ -58,6 +84,7 @@ CA_DAYS=3650
 RENEW_DAYS=30
 FORCE=false
 PRINT_KUBECTL=false
+ETCD=true
 
 log() { echo "gen-serving-cert: $*" >&2; }
 die() {
@@ -81,6 +108,7 @@ while [[ $# -gt 0 ]]; do
     --renew-days) need_arg "$@"; RENEW_DAYS="$2"; shift 2 ;;
     --force) FORCE=true; shift ;;
     --print-kubectl) PRINT_KUBECTL=true; shift ;;
+    --no-etcd) ETCD=false; shift ;;
     -h | --help) usage; exit 0 ;;
     --namespace=* | --service=* | --out-dir=* | --cluster-domain=* | --secret=* | --apiservice=* | \
       --extra-san=* | --days=* | --ca-days=* | --renew-days=*)
@@ -197,11 +225,75 @@ patches:
     name: ${APISERVICE}
 EOF
 
+# The bundled etcd: its own CA, a server certificate for the Service etcd
+# (and loopback) and jobserver's client certificate, as two Secrets in a
+# component of their own, which artifacts/deploy includes and
+# external-etcd does not.
+if ${ETCD}; then
+  ETCD_DIR="${OUT_DIR}/etcd"
+  mkdir -p "${ETCD_DIR}"
+  etcd_args=(--out-dir="${ETCD_DIR}" --client-cn=jobserver
+    --dns="etcd.${NAMESPACE}.svc" --dns="etcd.${NAMESPACE}.svc.${CLUSTER_DOMAIN}" --dns=etcd --dns=localhost
+    --ip=127.0.0.1 --days="${DAYS}" --ca-days="${CA_DAYS}" --renew-days="${RENEW_DAYS}")
+  if ${FORCE}; then etcd_args+=(--force); fi
+  "${TMP}/kit" etcd-certs "${etcd_args[@]}" || die "issuing the etcd certificates failed"
+
+  ETCD_CA="$(b64 "${ETCD_DIR}/ca.crt")"
+  ETCD_HEADER="# Generated by hack/gen-serving-cert.sh for the bundled etcd in ${NAMESPACE}; do not edit."
+  write "${ETCD_DIR}/etcd-server-tls.yaml" 600 <<EOF
+${ETCD_HEADER}
+# etcd's server certificate and key; ca.crt verifies its clients.
+apiVersion: v1
+kind: Secret
+metadata:
+  name: etcd-server-tls
+  namespace: ${NAMESPACE}
+  labels:
+    app.kubernetes.io/name: etcd
+    app.kubernetes.io/part-of: jobserver
+type: kubernetes.io/tls
+data:
+  ca.crt: ${ETCD_CA}
+  tls.crt: $(b64 "${ETCD_DIR}/server.crt")
+  tls.key: $(b64 "${ETCD_DIR}/server.key")
+EOF
+  write "${ETCD_DIR}/jobserver-etcd-client.yaml" 600 <<EOF
+${ETCD_HEADER}
+# jobserver's client certificate and key for etcd; ca.crt verifies etcd.
+apiVersion: v1
+kind: Secret
+metadata:
+  name: jobserver-etcd-client
+  namespace: ${NAMESPACE}
+  labels:
+    app.kubernetes.io/name: jobserver
+    app.kubernetes.io/part-of: jobserver
+type: kubernetes.io/tls
+data:
+  ca.crt: ${ETCD_CA}
+  tls.crt: $(b64 "${ETCD_DIR}/client.crt")
+  tls.key: $(b64 "${ETCD_DIR}/client.key")
+EOF
+  write "${ETCD_DIR}/kustomization.yaml" <<EOF
+${ETCD_HEADER}
+# The bundled etcd's Secrets, for artifacts/deploy (components/etcd mounts
+# them); not for artifacts/deploy/external-etcd.
+apiVersion: kustomize.config.k8s.io/v1alpha1
+kind: Component
+resources:
+- etcd-server-tls.yaml
+- jobserver-etcd-client.yaml
+EOF
+fi
+
 if ${PRINT_KUBECTL}; then
   cat <<EOF
 # Without kustomize:
 kubectl apply -f '${OUT_DIR}/secret.yaml'
 kubectl patch apiservice '${APISERVICE}' --type=json -p '[{"op":"add","path":"/spec/caBundle","value":"${CA_BUNDLE}"}]'
 EOF
+  if ${ETCD}; then
+    echo "kubectl apply -f '${ETCD_DIR}/etcd-server-tls.yaml' -f '${ETCD_DIR}/jobserver-etcd-client.yaml'"
+  fi
 fi
 log "done: ${OUT_DIR}"

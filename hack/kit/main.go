@@ -24,6 +24,9 @@ limitations under the License.
 //	    prints the local cluster's kube-apiserver flags, one per line
 //	kit serving-cert --out-dir DIR --cn CN --dns NAME... [--ip IP...] ...
 //	    issues jobserver's CA and serving certificate (hack/gen-serving-cert.sh)
+//	kit etcd-certs --out-dir DIR --dns NAME... [--ip IP...] --client-cn CN ...
+//	    issues the bundled etcd's CA, its server certificate and jobserver's
+//	    client certificate for it (hack/gen-serving-cert.sh)
 package main
 
 import (
@@ -37,11 +40,12 @@ var commands = map[string]func(args []string) error{
 	"local-pki":            localPKICommand,
 	"kube-apiserver-flags": kubeAPIServerFlagsCommand,
 	"serving-cert":         servingCertCommand,
+	"etcd-certs":           etcdCertsCommand,
 }
 
 func main() {
 	if len(os.Args) < 2 || commands[os.Args[1]] == nil {
-		fmt.Fprintln(os.Stderr, "usage: kit local-pki|kube-apiserver-flags|serving-cert [flags] (see hack/kit/main.go)")
+		fmt.Fprintln(os.Stderr, "usage: kit local-pki|kube-apiserver-flags|serving-cert|etcd-certs [flags] (see hack/kit/main.go)")
 		os.Exit(2)
 	}
 	if err := commands[os.Args[1]](os.Args[2:]); err != nil {

@@ -24,6 +24,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,34 +38,54 @@ import (
 
 const day = 24 * time.Hour
 
-// servingCert is what hack/gen-serving-cert.sh asks for: a CA (ca.crt,
-// ca.key) and a serving certificate signed by it (tls.crt, tls.key) in dir.
-type servingCert struct {
-	dir        string
-	commonName string
-	dnsNames   []string
-	ips        []net.IP
+// certSet is what hack/gen-serving-cert.sh asks for: a CA (ca.crt, ca.key)
+// in dir and certificates signed by it. serving-cert makes jobserver's
+// serving certificate (tls.crt, tls.key); etcd-certs the bundled etcd's
+// server certificate (server.crt, server.key) and jobserver's client
+// certificate for it (client.crt, client.key), with a CA of their own.
+type certSet struct {
+	dir string
+	// caName is the CN of a new CA, with "@<unix time>" appended.
+	caName string
+	certs  []leafCert
 	// days and caDays are the validity of a new certificate and CA;
 	// renewDays is how long before its end a certificate is renewed.
 	days, caDays, renewDays int
-	// force makes a new CA and certificate, even if the old ones are valid.
+	// force makes a new CA and certificates, even if the old ones are valid.
 	force bool
 }
 
-func (s servingCert) file(name string) string { return filepath.Join(s.dir, name) }
-
-// servingCertPlan is what a run does, and why (the messages to log).
-type servingCertPlan struct {
-	newCA, newCert bool
-	reasons        []string
+// leafCert is a certificate of a certSet: <base>.crt and <base>.key.
+type leafCert struct {
+	// what names it in the messages ("serving certificate").
+	what string
+	base string
+	// opts are what it is issued with: CN, names and usages.
+	opts kit.CertOptions
 }
 
-// plan decides whether to keep the CA and the certificate in s.dir: the CA
-// while it is valid for more than renewDays and matches its key; the
-// certificate while, moreover, the CA verifies it, it is valid for more than
-// renewDays, matches its key and covers every name asked for.
-func (s servingCert) plan(now time.Time) servingCertPlan {
-	var p servingCertPlan
+func (s certSet) file(name string) string { return filepath.Join(s.dir, name) }
+
+func (c leafCert) certFile() string { return c.base + ".crt" }
+func (c leafCert) keyFile() string  { return c.base + ".key" }
+
+// certPlan is what a run does, and why (the messages to log).
+type certPlan struct {
+	newCA bool
+	// newCert[i] says whether certs[i] is issued.
+	newCert []bool
+	reasons []string
+}
+
+func (p certPlan) anyNew() bool { return p.newCA || slices.Contains(p.newCert, true) }
+
+// plan decides whether to keep the CA and each certificate in s.dir: the
+// CA while it is valid for more than renewDays and matches its key; a
+// certificate while, moreover, the CA verifies it, it is valid for more
+// than renewDays, matches its key, has the usages asked for, covers every
+// name asked for and has the CN asked for.
+func (s certSet) plan(now time.Time) certPlan {
+	p := certPlan{newCert: make([]bool, len(s.certs))}
 	renewBy := now.Add(time.Duration(s.renewDays) * day)
 	switch {
 	case s.force, !exists(s.file("ca.crt")), !exists(s.file("ca.key")):
@@ -75,31 +96,37 @@ func (s servingCert) plan(now time.Time) servingCertPlan {
 			p.newCA = true
 		}
 	}
-	if p.newCA || !exists(s.file("tls.crt")) || !exists(s.file("tls.key")) {
-		p.newCert = true
-		return p
-	}
-	reason := ""
-	tls, err := kit.LoadCert(s.file("tls.crt"))
-	switch {
-	case err != nil || s.verify(tls, now) != nil:
-		reason = "the serving certificate is not signed by the CA (or not valid): issuing a new one"
-	case tls.NotAfter.Before(renewBy):
-		reason = fmt.Sprintf("the serving certificate expires within %d days: issuing a new one", s.renewDays)
-	case !keyFileMatches(tls, s.file("tls.key")):
-		reason = "the serving certificate does not match tls.key: issuing a new one"
-	case !s.covers(tls):
-		reason = "the serving certificate lacks some of the names asked for: issuing a new one"
-	}
-	if reason != "" {
-		p.reasons = append(p.reasons, reason)
-		p.newCert = true
+	for i, c := range s.certs {
+		if p.newCA || !exists(s.file(c.certFile())) || !exists(s.file(c.keyFile())) {
+			p.newCert[i] = true
+			continue
+		}
+		reason := ""
+		leaf, err := kit.LoadCert(s.file(c.certFile()))
+		switch {
+		case err != nil || s.verify(leaf, now) != nil:
+			reason = fmt.Sprintf("the %s is not signed by the CA (or not valid): issuing a new one", c.what)
+		case leaf.NotAfter.Before(renewBy):
+			reason = fmt.Sprintf("the %s expires within %d days: issuing a new one", c.what, s.renewDays)
+		case !keyFileMatches(leaf, s.file(c.keyFile())):
+			reason = fmt.Sprintf("the %s does not match %s: issuing a new one", c.what, c.keyFile())
+		case !c.hasUsages(leaf):
+			reason = fmt.Sprintf("the %s lacks some of the usages asked for: issuing a new one", c.what)
+		case !c.covers(leaf):
+			reason = fmt.Sprintf("the %s lacks some of the names asked for: issuing a new one", c.what)
+		case leaf.Subject.CommonName != c.opts.CommonName:
+			reason = fmt.Sprintf("the %s is not for CN %s: issuing a new one", c.what, c.opts.CommonName)
+		}
+		if reason != "" {
+			p.reasons = append(p.reasons, reason)
+			p.newCert[i] = true
+		}
 	}
 	return p
 }
 
 // verify checks that ca.crt verifies c at time now.
-func (s servingCert) verify(c *x509.Certificate, now time.Time) error {
+func (s certSet) verify(c *x509.Certificate, now time.Time) error {
 	roots, err := cert.NewPool(s.file("ca.crt"))
 	if err != nil {
 		return err
@@ -108,11 +135,26 @@ func (s servingCert) verify(c *x509.Certificate, now time.Time) error {
 	return err
 }
 
-// covers tells whether c is valid for every DNS name and IP address asked
-// for.
-func (s servingCert) covers(c *x509.Certificate) bool {
-	for _, name := range s.sans() {
-		if c.VerifyHostname(name) != nil {
+// usages returns the extended key usages asked for.
+func (c leafCert) usages() []x509.ExtKeyUsage {
+	return append([]x509.ExtKeyUsage{c.opts.Usage}, c.opts.AlsoUsage...)
+}
+
+// hasUsages tells whether cert has every extended key usage asked for.
+func (c leafCert) hasUsages(cert *x509.Certificate) bool {
+	for _, u := range c.usages() {
+		if !slices.Contains(cert.ExtKeyUsage, u) {
+			return false
+		}
+	}
+	return true
+}
+
+// covers tells whether cert is valid for every DNS name and IP address
+// asked for.
+func (c leafCert) covers(cert *x509.Certificate) bool {
+	for _, name := range c.sans() {
+		if cert.VerifyHostname(name) != nil {
 			return false
 		}
 	}
@@ -120,9 +162,9 @@ func (s servingCert) covers(c *x509.Certificate) bool {
 }
 
 // sans returns the DNS names, then the IP addresses, asked for.
-func (s servingCert) sans() []string {
-	names := append([]string(nil), s.dnsNames...)
-	for _, ip := range s.ips {
+func (c leafCert) sans() []string {
+	names := append([]string(nil), c.opts.DNSNames...)
+	for _, ip := range c.opts.IPs {
 		names = append(names, ip.String())
 	}
 	return names
@@ -135,7 +177,7 @@ func keyFileMatches(c *x509.Certificate, keyFile string) bool {
 }
 
 // run carries out the plan, logging what it does with logf.
-func (s servingCert) run(p servingCertPlan, logf func(format string, args ...any)) error {
+func (s certSet) run(p certPlan, logf func(format string, args ...any)) error {
 	now := time.Now()
 	for _, r := range p.reasons {
 		logf("%s", r)
@@ -145,7 +187,7 @@ func (s servingCert) run(p servingCertPlan, logf func(format string, args ...any
 	if p.newCA {
 		logf("creating a CA (%d days)", s.caDays)
 		ca, err = kit.NewCA(kit.CAOptions{
-			CommonName:   fmt.Sprintf("jobserver-ca@%d", now.Unix()),
+			CommonName:   fmt.Sprintf("%s@%d", s.caName, now.Unix()),
 			Validity:     time.Duration(s.caDays) * day,
 			KeyAlgorithm: kit.RSA,
 		})
@@ -156,8 +198,12 @@ func (s servingCert) run(p servingCertPlan, logf func(format string, args ...any
 			return err
 		}
 	}
-	if !p.newCert {
-		logf("keeping the CA and serving certificate in %s", s.dir)
+	if !p.anyNew() {
+		kept := []string{"the CA"}
+		for _, c := range s.certs {
+			kept = append(kept, c.what)
+		}
+		logf("keeping %s in %s", andList(kept), s.dir)
 		return nil
 	}
 	if ca == nil {
@@ -165,8 +211,25 @@ func (s servingCert) run(p servingCertPlan, logf func(format string, args ...any
 			return err
 		}
 	}
-	logf("issuing a serving certificate for %s (%d days)", strings.Join(s.sans(), " "), s.days)
-	opts := kit.ServingCert(s.commonName, s.dnsNames, s.ips)
+	for i, c := range s.certs {
+		if !p.newCert[i] {
+			continue
+		}
+		if err := s.issue(ca, c, now, logf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// issue issues c with ca and writes it.
+func (s certSet) issue(ca *kit.CA, c leafCert, now time.Time, logf func(format string, args ...any)) error {
+	if sans := c.sans(); len(sans) > 0 {
+		logf("issuing a %s for %s (%d days)", c.what, strings.Join(sans, " "), s.days)
+	} else {
+		logf("issuing a %s for CN %s (%d days)", c.what, c.opts.CommonName, s.days)
+	}
+	opts := c.opts
 	opts.Validity, opts.KeyAlgorithm = time.Duration(s.days)*day, kit.RSA
 	certPEM, keyPEM, err := ca.Issue(opts)
 	if err != nil {
@@ -177,38 +240,111 @@ func (s servingCert) run(p servingCertPlan, logf func(format string, args ...any
 		err = s.verify(certs[0], now)
 	}
 	if err != nil {
-		return fmt.Errorf("the new certificate does not verify: %w", err)
+		return fmt.Errorf("the new %s does not verify: %w", c.what, err)
 	}
-	return kit.WriteCertAndKey(s.file("tls.crt"), s.file("tls.key"), certPEM, keyPEM)
+	return kit.WriteCertAndKey(s.file(c.certFile()), s.file(c.keyFile()), certPEM, keyPEM)
+}
+
+// andList joins items as in a sentence: "a", "a and b", "a, b and c".
+func andList(items []string) string {
+	if len(items) <= 1 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
+}
+
+// servingCert is serving-cert's certSet: jobserver's CA and its serving
+// certificate tls.crt for commonName, dnsNames and ips.
+func servingCert(dir, commonName string, dnsNames []string, ips []net.IP) certSet {
+	return certSet{dir: dir, caName: "jobserver-ca", certs: []leafCert{
+		{what: "serving certificate", base: "tls", opts: kit.ServingCert(commonName, dnsNames, ips)},
+	}}
+}
+
+// etcdCerts is etcd-certs' certSet: the bundled etcd's CA, its server
+// certificate server.crt for dnsNames and ips, and the client certificate
+// client.crt with CN clientCN. The server certificate also has the client
+// usage: etcd dials its own client port with it (the gRPC gateway), and
+// etcd checks every client's certificate against the CA once
+// --client-cert-auth is on.
+func etcdCerts(dir string, dnsNames []string, ips []net.IP, clientCN string) certSet {
+	server := kit.ServingCert(dnsNames[0], dnsNames, ips)
+	server.AlsoUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
+	return certSet{dir: dir, caName: "jobserver-etcd-ca", certs: []leafCert{
+		{what: "server certificate", base: "server", opts: server},
+		{what: "client certificate", base: "client", opts: kit.ClientCert(clientCN)},
+	}}
+}
+
+// certFlags are the flags serving-cert and etcd-certs share.
+type certFlags struct {
+	dir                     string
+	dnsNames, ips           []string
+	days, caDays, renewDays int
+	force                   bool
+}
+
+func (f *certFlags) add(fs *pflag.FlagSet, files string) {
+	fs.StringVar(&f.dir, "out-dir", "", "the directory of "+files)
+	fs.StringArrayVar(&f.dnsNames, "dns", nil, "a DNS name the (server) certificate covers; repeatable")
+	fs.StringArrayVar(&f.ips, "ip", nil, "an IP address the (server) certificate covers; repeatable")
+	fs.IntVar(&f.days, "days", 0, "validity of a new certificate")
+	fs.IntVar(&f.caDays, "ca-days", 0, "validity of a new CA")
+	fs.IntVar(&f.renewDays, "renew-days", 0, "renew what expires within this many days")
+	fs.BoolVar(&f.force, "force", false, "new CA and certificates, even if valid")
+}
+
+// parseIPs parses --ip and checks the days.
+func (f *certFlags) parseIPs() ([]net.IP, error) {
+	var ips []net.IP
+	for _, ip := range f.ips {
+		parsed := netutils.ParseIPSloppy(ip)
+		if parsed == nil {
+			return nil, fmt.Errorf("--ip: not an IP address: %s", ip)
+		}
+		ips = append(ips, parsed)
+	}
+	if !(f.caDays > f.days && f.days > f.renewDays) {
+		return nil, errors.New("need --ca-days > --days > --renew-days")
+	}
+	return ips, nil
+}
+
+// runCertSet fills s from f and runs it, logging with prefix.
+func runCertSet(s certSet, f certFlags, prefix string) error {
+	s.days, s.caDays, s.renewDays, s.force = f.days, f.caDays, f.renewDays, f.force
+	return s.run(s.plan(time.Now()), func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, prefix+format+"\n", args...)
+	})
 }
 
 func servingCertCommand(args []string) error {
 	fs := pflag.NewFlagSet("serving-cert", pflag.ContinueOnError)
-	var s servingCert
-	var ips []string
-	fs.StringVar(&s.dir, "out-dir", "", "the directory of ca.crt, ca.key, tls.crt and tls.key")
-	fs.StringVar(&s.commonName, "cn", "", "the serving certificate's CN")
-	fs.StringArrayVar(&s.dnsNames, "dns", nil, "a DNS name the certificate covers; repeatable")
-	fs.StringArrayVar(&ips, "ip", nil, "an IP address the certificate covers; repeatable")
-	fs.IntVar(&s.days, "days", 0, "validity of a new serving certificate")
-	fs.IntVar(&s.caDays, "ca-days", 0, "validity of a new CA")
-	fs.IntVar(&s.renewDays, "renew-days", 0, "renew what expires within this many days")
-	fs.BoolVar(&s.force, "force", false, "new CA and serving certificate, even if valid")
+	var f certFlags
+	f.add(fs, "ca.crt, ca.key, tls.crt and tls.key")
+	cn := fs.String("cn", "", "the serving certificate's CN")
 	if err := parse(fs, args, "ip", "force"); err != nil {
 		return err
 	}
-	for _, ip := range ips {
-		parsed := netutils.ParseIPSloppy(ip)
-		if parsed == nil {
-			return fmt.Errorf("--ip: not an IP address: %s", ip)
-		}
-		s.ips = append(s.ips, parsed)
-	}
-	if !(s.caDays > s.days && s.days > s.renewDays) {
-		return errors.New("need --ca-days > --days > --renew-days")
+	ips, err := f.parseIPs()
+	if err != nil {
+		return err
 	}
 	// Its messages are those of hack/gen-serving-cert.sh, which runs it.
-	return s.run(s.plan(time.Now()), func(format string, args ...any) {
-		fmt.Fprintf(os.Stderr, "gen-serving-cert: "+format+"\n", args...)
-	})
+	return runCertSet(servingCert(f.dir, *cn, f.dnsNames, ips), f, "gen-serving-cert: ")
+}
+
+func etcdCertsCommand(args []string) error {
+	fs := pflag.NewFlagSet("etcd-certs", pflag.ContinueOnError)
+	var f certFlags
+	f.add(fs, "ca.crt, ca.key, server.crt, server.key, client.crt and client.key")
+	clientCN := fs.String("client-cn", "", "the client certificate's CN")
+	if err := parse(fs, args, "ip", "force"); err != nil {
+		return err
+	}
+	ips, err := f.parseIPs()
+	if err != nil {
+		return err
+	}
+	return runCertSet(etcdCerts(f.dir, f.dnsNames, ips, *clientCN), f, "gen-serving-cert: etcd: ")
 }
