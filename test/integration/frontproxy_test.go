@@ -18,6 +18,7 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -42,7 +43,9 @@ func testFrontProxyOnceReady(t *testing.T, env *controllerEnv) {
 		so := env.so
 		so.EtcdServers = "" // embedded etcd: this server's Jobs are its own
 		so.CertDir = t.TempDir()
-		so.ExtraFlags = append(slices.Clone(so.ExtraFlags), "--controllers-enabled=false")
+		// A store of its own, so a record of its own beside the cluster's.
+		so.ExtraFlags = append(slices.Clone(so.ExtraFlags), "--controllers-enabled=false",
+			fmt.Sprintf("--store-record=%s/jobserver-store-frontproxy-%d", framework.JobserverNamespace, i))
 		so.ReadyOnly = true
 		s := framework.StartServer(t, so)
 
