@@ -62,7 +62,7 @@ verify: ## Check formatting, vet, that generated code is up to date, and that kr
 	hack/krew-release.sh --verify
 
 .PHONY: test-unit
-test-unit: ## Unit tests (in-process; at most an embedded etcd on loopback).
+test-unit: ## Unit tests (in-process; at most an embedded etcd on a unix socket; hack/image builds and runs the image).
 	go test -count=1 $(GO_PACKAGES)
 
 # Native Go fuzz targets, package:Target:budget. `go test` runs their seed

@@ -882,8 +882,11 @@ func testStoreMismatch(t *testing.T, env *controllerEnv) {
 	require.Error(t, err, "unready on the wrong store")
 
 	wrongJobs := wrong.Clientset(t).BatchV1().Jobs(jt.ns)
-	_, err = wrongJobs.Get(ctx, job.Name, metav1.GetOptions{})
-	require.True(t, apierrors.IsServiceUnavailable(err), "503, never a 404 the garbage collector would act on: %v", err)
+	require.NoError(t, wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		_, err = wrongJobs.Get(ctx, job.Name, metav1.GetOptions{})
+		require.False(t, apierrors.IsNotFound(err), "never a 404 the garbage collector would act on")
+		return apierrors.IsServiceUnavailable(err), nil // 401 until the client CA is loaded
+	}), "503: %v", err)
 	assert.ErrorContains(t, err, "jobserver-system/jobserver-store")
 	_, err = wrongJobs.Create(ctx, newJob("written-to-the-wrong-store"), metav1.CreateOptions{})
 	require.True(t, apierrors.IsServiceUnavailable(err), "nothing is written to the wrong store: %v", err)

@@ -112,7 +112,7 @@ func TestCreatesSurviveSIGKILL(t *testing.T) {
 // requests for that long while /readyz already fails, so the Service takes
 // it out of rotation before it stops listening: no request is dropped.
 func TestShutdownDelayKeepsServing(t *testing.T) {
-	const delay = 4 * time.Second
+	const delay = 8 * time.Second
 	sp := framework.StartServerProcess(t, framework.ServerOptions{
 		ExtraFlags: []string{"--shutdown-delay-duration=" + delay.String()},
 	})
@@ -127,7 +127,7 @@ func TestShutdownDelayKeepsServing(t *testing.T) {
 	start := time.Now()
 	unready := false
 	served := 0
-	for time.Since(start) < delay-time.Second {
+	for time.Since(start) < delay-3*time.Second {
 		_, err := client.BatchV1().Jobs(ns).Get(ctx, "before-shutdown", metav1.GetOptions{})
 		require.NoError(t, err, "a request %v into the shutdown delay failed", time.Since(start).Round(time.Millisecond))
 		served++
@@ -138,6 +138,6 @@ func TestShutdownDelayKeepsServing(t *testing.T) {
 	}
 	assert.True(t, unready, "/readyz fails during the shutdown delay")
 	assert.False(t, sp.Exited(), "still running within the delay")
-	t.Logf("%d requests served during the first %v of the delay", served, delay-time.Second)
+	t.Logf("%d requests served during the first %v of the delay", served, delay-3*time.Second)
 	require.Eventually(t, sp.Exited, time.Minute, 100*time.Millisecond, "exits after the delay")
 }
